@@ -1,0 +1,1 @@
+"""Datasets: immutable, versioned selections of traces (see DESIGN §2, §6)."""

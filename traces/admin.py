@@ -1,0 +1,216 @@
+"""Curation UI: every change goes through ``traces.services``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from traces import selectors, services
+from traces.models import Score, Tag, Trace, TraceStatus
+from traces.serializers import TAG_PATTERN
+from tunix_rt.errors import DomainError
+
+
+class TagForm(forms.Form):
+    tag = forms.RegexField(regex=TAG_PATTERN, max_length=64, help_text="Letters, digits, '_', '.', ':' and '-'.")
+
+
+class TraceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Trace
+        fields = ["status", "tags", "notes"]
+
+
+class ScoreInline(admin.TabularInline):
+    model = Score
+    extra = 0
+    can_delete = False
+    fields = ("criteria", "score", "created_at", "details")
+    readonly_fields = ("criteria", "score", "created_at", "details")
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Trace)
+class TraceAdmin(admin.ModelAdmin):
+    form = TraceAdminForm
+    list_display = ["excerpt", "source", "status", "step_count", "baseline_score", "tag_list", "created_at"]
+    list_filter = ["status", "source", "tags", "created_at"]
+    search_fields = ["prompt", "final_answer"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    filter_horizontal = ["tags"]
+    inlines = [ScoreInline]
+    actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two"]
+    readonly_fields = [
+        "id",
+        "created_at",
+        "updated_at",
+        "trace_version",
+        "source",
+        "content_hash",
+        "prompt_text",
+        "numbered_steps",
+        "final_answer_text",
+        "meta_json",
+    ]
+    fieldsets = [
+        ("Reasoning (read-only)", {"fields": ["prompt_text", "numbered_steps", "final_answer_text"]}),
+        ("Curation", {"fields": ["status", "tags", "notes"]}),
+        (
+            "Metadata",
+            {"fields": ["meta_json", "source", "trace_version", "content_hash", "id", "created_at", "updated_at"]},
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trace]:
+        return selectors.traces_for_admin()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="prompt")
+    def excerpt(self, obj: Trace) -> str:
+        text = getattr(obj, "prompt_excerpt", "")
+        return text if len(text) < 80 else text[:79] + "…"
+
+    @admin.display(description="baseline", ordering="latest_baseline")
+    def baseline_score(self, obj: Trace) -> str:
+        value = getattr(obj, "latest_baseline", None)
+        return "–" if value is None else f"{value:.2f}"
+
+    @admin.display(description="tags")
+    def tag_list(self, obj: Trace) -> str:
+        return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="prompt")
+    def prompt_text(self, obj: Trace) -> str:
+        return format_html('<div style="white-space: pre-wrap">{}</div>', obj.prompt)
+
+    @admin.display(description="steps")
+    def numbered_steps(self, obj: Trace) -> str:
+        items = format_html_join(
+            "",
+            '<li><small>[{}]</small> <span style="white-space: pre-wrap">{}</span></li>',
+            ((step["type"], step["content"]) for step in obj.steps),
+        )
+        return format_html("<ol>{}</ol>", items)
+
+    @admin.display(description="final answer")
+    def final_answer_text(self, obj: Trace) -> str:
+        return format_html('<div style="white-space: pre-wrap"><strong>{}</strong></div>', obj.final_answer)
+
+    @admin.display(description="meta")
+    def meta_json(self, obj: Trace) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.meta, indent=2, ensure_ascii=False, sort_keys=True))
+
+    def save_model(self, request: HttpRequest, obj: Trace, form: forms.ModelForm, change: bool) -> None:
+        """Saved in ``save_related`` through the curation service, tags included."""
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        data = form.cleaned_data
+        services.trace_update_curation(
+            trace=form.instance, status=data["status"], notes=data["notes"], tags=[t.name for t in data["tags"]]
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Trace) -> None:
+        services.trace_delete(trace=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        services.traces_delete(traces=queryset)
+
+    @admin.action(description="Approve selected traces")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED)
+        self.message_user(request, f"Approved {count} trace(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected traces")
+    def reject(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED)
+        self.message_user(request, f"Rejected {count} trace(s).", messages.SUCCESS)
+
+    @admin.action(description="Add a tag to selected traces")
+    def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = services.traces_add_tag(traces=queryset, tag=form.cleaned_data["tag"])
+            self.message_user(request, f"Tagged {count} trace(s) with {form.cleaned_data['tag']!r}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a tag",
+            "form": form,
+            "queryset": queryset,
+            "action": "add_tag",
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/traces/trace/action_form.html", context)
+
+    @admin.action(description="Score selected traces with baseline")
+    def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        count = services.traces_score(traces=queryset, criteria="baseline")
+        self.message_user(request, f"Scored {count} trace(s) with baseline.", messages.SUCCESS)
+
+    @admin.action(description="Compare two selected traces")
+    def compare_two(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        ids = list(queryset.values_list("id", flat=True)[:3])
+        if len(ids) != 2:
+            self.message_user(request, "Select exactly two traces to compare.", messages.WARNING)
+            return None
+        url = reverse("admin:traces_trace_compare")
+        return HttpResponseRedirect(f"{url}?{urlencode({'base': str(ids[0]), 'other': str(ids[1])})}")
+
+    def get_urls(self) -> list[Any]:
+        extra = [path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare")]
+        return extra + super().get_urls()
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": "Compare traces",
+            "opts": self.model._meta,
+        }
+        try:
+            context["sides"] = selectors.trace_compare(
+                base_id=selectors.parse_trace_id(request.GET.get("base", "")),
+                other_id=selectors.parse_trace_id(request.GET.get("other", "")),
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:traces_trace_changelist"))
+        return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = ["trace_id", "criteria", "score", "created_at"]
+    list_filter = ["criteria"]
+    readonly_fields = ["trace", "criteria", "score", "details", "created_at"]
+    list_select_related = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,138 @@
+"""Thin DRF views for traces: validate input, call one service or selector, shape output."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from traces import selectors, services
+from traces.filters import TraceFilterSet
+from traces.models import Trace
+from traces.serializers import (
+    TraceBatchInputSerializer,
+    TraceBatchOutputSerializer,
+    TraceCompareOutputSerializer,
+    TraceCompareQuerySerializer,
+    TraceCreatedSerializer,
+    TraceCurationInputSerializer,
+    TraceDetailSerializer,
+    TraceInputSerializer,
+    TraceListItemSerializer,
+    TraceListOutputSerializer,
+    TraceListQuerySerializer,
+    TraceScoreInputSerializer,
+    TraceScoreOutputSerializer,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="Validation error (DRF field errors)."),
+    401: OpenApiResponse(description="Authentication required."),
+}
+
+
+class TraceViewSet(viewsets.GenericViewSet[Trace]):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TraceFilterSet
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self) -> QuerySet[Trace]:
+        return selectors.trace_list()
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Read by the JSON parser: a batch may be larger than a single trace."""
+        name = "TRACE_BATCH_MAX_BYTES" if self.action == "batch" else "TRACE_MAX_BYTES"
+        return int(getattr(settings, name))
+
+    @extend_schema(
+        parameters=[TraceListQuerySerializer],
+        responses={200: TraceListOutputSerializer, **ERRORS},
+        summary="List traces, newest first",
+    )
+    def list(self, request: Request) -> Response:
+        page = TraceListQuerySerializer(data=request.query_params)
+        page.is_valid(raise_exception=True)
+        limit, offset = page.validated_data["limit"], page.validated_data["offset"]
+        rows = list(self.filter_queryset(self.get_queryset())[offset : offset + limit + 1])
+        next_offset = offset + limit if len(rows) > limit else None
+        body = {
+            "data": TraceListItemSerializer(rows[:limit], many=True).data,
+            "pagination": {"limit": limit, "offset": offset, "next_offset": next_offset},
+        }
+        return Response(body)
+
+    @extend_schema(
+        request=TraceInputSerializer,
+        responses={201: TraceCreatedSerializer, 413: OpenApiResponse(description="Body too large."), **ERRORS},
+        summary="Store one trace",
+    )
+    def create(self, request: Request) -> Response:
+        incoming = TraceInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        trace = services.trace_create(payload=incoming.validated_data)
+        return Response(TraceCreatedSerializer(trace).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=TraceInputSerializer(many=True),
+        responses={201: TraceBatchOutputSerializer, 413: OpenApiResponse(description="Body too large."), **ERRORS},
+        summary="Store a batch of traces, all or nothing",
+    )
+    @action(detail=False, methods=["post"], url_path="batch")
+    def batch(self, request: Request) -> Response:
+        incoming = TraceBatchInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        traces = services.traces_import_batch(payloads=incoming.validated_data)
+        body = {"created_count": len(traces), "traces": TraceCreatedSerializer(traces, many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: TraceDetailSerializer, 404: OpenApiResponse(description="Not found.")})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
+
+    @extend_schema(
+        request=TraceCurationInputSerializer,
+        responses={200: TraceDetailSerializer, **ERRORS},
+        summary="Change curation fields (status, tags, notes)",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        trace = selectors.trace_get(trace_id=pk)
+        incoming = TraceCurationInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        services.trace_update_curation(trace=trace, **incoming.validated_data)
+        return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
+
+    @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not found.")})
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.trace_delete(trace=selectors.trace_get(trace_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=TraceScoreInputSerializer,
+        responses={201: TraceScoreOutputSerializer, **ERRORS},
+        summary="Score a trace and store the score",
+    )
+    @action(detail=True, methods=["post"], url_path="score")
+    def score(self, request: Request, pk: str) -> Response:
+        trace = selectors.trace_get(trace_id=pk)
+        incoming = TraceScoreInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        score = services.trace_score(trace=trace, criteria=incoming.validated_data["criteria"])
+        return Response(TraceScoreOutputSerializer(score).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[TraceCompareQuerySerializer],
+        responses={200: TraceCompareOutputSerializer, 404: OpenApiResponse(description="A side is missing.")},
+        summary="Two traces side by side with their baseline scores",
+    )
+    @action(detail=False, methods=["get"], url_path="compare", filter_backends=[])
+    def compare(self, request: Request) -> Response:
+        query = TraceCompareQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        sides = selectors.trace_compare(base_id=query.validated_data["base"], other_id=query.validated_data["other"])
+        return Response(TraceCompareOutputSerializer(sides).data)

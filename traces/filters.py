@@ -1,0 +1,75 @@
+"""The trace FilterSet: one definition of the list filters for the API and its schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+
+from traces.models import Trace, TraceStatus
+
+META_PARAM = re.compile(r"^meta__(?P<path>[A-Za-z0-9_\-.]+(?:__[A-Za-z0-9_\-.]+)*)$")
+
+
+def meta_path_expression(path: list[str]) -> KeyTransform:
+    """A JSON key path on ``meta`` built as explicit transforms, so no key is read as a lookup."""
+    expression = KeyTransform(path[0], "meta")
+    for key in path[1:]:
+        expression = KeyTransform(key, expression)
+    return expression
+
+
+def filter_meta(queryset: QuerySet[Trace], conditions: dict[str, Any]) -> QuerySet[Trace]:
+    """Keeps traces whose ``meta`` matches every ``key path -> JSON value`` condition."""
+    for n, (key, value) in enumerate(conditions.items()):
+        alias = f"_meta_{n}"
+        queryset = queryset.alias(**{alias: meta_path_expression(key.split("__"))})
+        queryset = queryset.filter(**{alias: value})
+    return queryset
+
+
+def _query_value_candidates(raw: str) -> list[Any]:
+    """A query-string value matches the JSON string itself or the JSON scalar it spells."""
+    candidates: list[Any] = [raw]
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return candidates
+    if isinstance(parsed, (int, float, bool)) and not isinstance(parsed, str):
+        candidates.append(parsed)
+    return candidates
+
+
+class TraceFilterSet(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source", help_text="Exact `meta.source`.")
+    status = django_filters.ChoiceFilter(field_name="status", choices=TraceStatus.choices)
+    tag = django_filters.CharFilter(field_name="tags__name", help_text="Traces carrying this tag.")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="filter_text", help_text="Text in the prompt or the final answer.")
+
+    class Meta:
+        model = Trace
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet[Trace], name: str, value: str) -> QuerySet[Trace]:
+        return queryset.filter(Q(prompt__icontains=value) | Q(final_answer__icontains=value))
+
+    def filter_queryset(self, queryset: QuerySet[Trace]) -> QuerySet[Trace]:
+        queryset = super().filter_queryset(queryset)
+        for n, param in enumerate(sorted(p for p in self.data if p.startswith("meta__"))):
+            match = META_PARAM.match(param)
+            if match is None:
+                raise ValidationError({param: ["Meta keys may use letters, digits, '_', '-' and '.'."]})
+            alias = f"_meta_param_{n}"
+            condition = Q()
+            for candidate in _query_value_candidates(self.data[param]):
+                condition |= Q(**{alias: candidate})
+            queryset = queryset.alias(**{alias: meta_path_expression(match["path"].split("__"))})
+            queryset = queryset.filter(condition)
+        return queryset

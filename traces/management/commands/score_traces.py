@@ -1,0 +1,25 @@
+"""Score stored traces with a criteria and store a Score row for each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from traces.models import TraceStatus
+from traces.scoring import criteria_names
+from traces.selectors import traces_with_status
+from traces.services import traces_score
+
+
+class Command(BaseCommand):
+    help = "Score traces (all, or those with --status) and store the scores."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--criteria", default="baseline", choices=criteria_names())
+        parser.add_argument("--status", choices=list(TraceStatus.values))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        traces = traces_with_status(status=options["status"])
+        count = traces_score(traces=traces, criteria=options["criteria"])
+        self.stdout.write(self.style.SUCCESS(f"Scored {count} trace(s) with {options['criteria']}."))

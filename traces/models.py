@@ -1,0 +1,70 @@
+"""Reasoning traces and their scores."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class TraceStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Trace(models.Model):
+    """A prompt, its numbered reasoning steps and a final answer; the content is immutable.
+
+    ``content_hash``, ``source`` and ``step_count`` are derived at write time by the
+    services so lists and duplicate checks never read the step contents.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    trace_version = models.CharField(max_length=64)
+    prompt = models.TextField()
+    final_answer = models.TextField()
+    steps = models.JSONField()
+    meta = models.JSONField(null=True, blank=True)
+    step_count = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    source = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=16, choices=TraceStatus.choices, default=TraceStatus.PENDING, db_index=True)
+    tags = models.ManyToManyField(Tag, related_name="traces", blank=True)
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="trace_newest_idx")]
+
+    def __str__(self) -> str:
+        excerpt = self.prompt[:60] + ("…" if len(self.prompt) > 60 else "")
+        return f"{excerpt} ({self.id})"
+
+
+class Score(models.Model):
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="scores")
+    criteria = models.CharField(max_length=64, db_index=True)
+    score = models.FloatField()
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["trace", "criteria", "-created_at"], name="score_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.criteria}={self.score} for {self.trace_id}"

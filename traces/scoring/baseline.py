@@ -1,0 +1,27 @@
+"""The deterministic ``baseline`` score (DESIGN §5): more and longer steps score higher."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from traces.scoring import ScoreResult, register
+
+
+@register("baseline")
+def score_baseline(steps: Sequence[Mapping[str, Any]]) -> ScoreResult:
+    step_count = len(steps)
+    total_chars = sum(len(step["content"]) for step in steps)
+    avg_step_length = total_chars / step_count if step_count else 0.0
+    step_score = min(step_count / 10, 1) * 50
+    length_score = min(avg_step_length / 500, 1) * 50
+    return ScoreResult(
+        score=round(step_score + length_score, 2),
+        details={
+            "step_count": step_count,
+            "avg_step_length": round(avg_step_length, 2),
+            "total_chars": total_chars,
+            "step_score": round(step_score, 2),
+            "length_score": round(length_score, 2),
+        },
+    )

@@ -1,0 +1,232 @@
+"""Input and output shapes of the trace API; validation rules only, no business logic."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from traces.models import TraceStatus
+from traces.scoring import criteria_names
+
+TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
+NUL = "\x00"
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+def _check_json_text(value: Any, path: str) -> None:
+    """PostgreSQL's jsonb cannot hold NUL characters; refuse them anywhere in ``meta``."""
+    if isinstance(value, str):
+        if NUL in value:
+            raise serializers.ValidationError(f"{path} contains a NUL character.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_text(key, f"{path} key")
+            _check_json_text(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_text(item, f"{path}[{index}]")
+
+
+class StepSerializer(serializers.Serializer[Any]):
+    i = StrictIntegerField(min_value=0)
+    type = StrictCharField(min_length=1, max_length=64)
+    content = StrictCharField(min_length=1, max_length=20_000)
+
+
+class TraceInputSerializer(serializers.Serializer[Any]):
+    trace_version = StrictCharField(min_length=1, max_length=64)
+    prompt = StrictCharField(min_length=1, max_length=50_000)
+    final_answer = StrictCharField(min_length=1, max_length=50_000)
+    steps = StepSerializer(many=True, min_length=1, max_length=1_000, allow_empty=False)  # type: ignore[call-arg]
+    meta = serializers.JSONField(required=False, allow_null=True, default=None)
+
+    def validate_steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: set[int] = set()
+        for step in steps:
+            if step["i"] in seen:
+                raise serializers.ValidationError(f"Step indices must be unique; {step['i']} repeats.")
+            seen.add(step["i"])
+        return steps
+
+    def validate_meta(self, meta: Any) -> dict[str, Any] | None:
+        if meta is None:
+            return None
+        if not isinstance(meta, dict):
+            raise serializers.ValidationError("Must be a JSON object or null.")
+        _check_json_text(meta, "meta")
+        source = meta.get("source")
+        if source is not None and (not isinstance(source, str) or len(source) > 255):
+            raise serializers.ValidationError("meta.source must be a string of at most 255 characters.")
+        return meta
+
+
+class TraceBatchInputSerializer(serializers.ListSerializer[Any]):
+    """A JSON array of traces; errors come back keyed by the index of the bad item."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("child", TraceInputSerializer())
+        kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("min_length", 1)
+        kwargs.setdefault("max_length", settings.TRACE_BATCH_MAX)
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, list) and any(isinstance(d, dict) for d in exc.detail):
+                keyed = {str(i): d for i, d in enumerate(exc.detail) if d}
+                raise serializers.ValidationError(keyed) from None
+            raise
+
+
+class TraceCreatedSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    trace_version = serializers.CharField()
+
+
+class TraceBatchOutputSerializer(serializers.Serializer[Any]):
+    created_count = serializers.IntegerField()
+    traces = TraceCreatedSerializer(many=True)
+
+
+class TagNamesField(serializers.ListField):
+    child = StrictCharField(min_length=1, max_length=64)
+
+    def to_representation(self, value: Any) -> list[str]:
+        return [tag.name for tag in value.all()]
+
+
+class TraceListItemSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    trace_version = serializers.CharField()
+    status = serializers.ChoiceField(choices=TraceStatus.choices)
+    source = serializers.CharField()  # type: ignore[assignment]
+    step_count = serializers.IntegerField()
+    tags = TagNamesField()
+    prompt_excerpt = serializers.CharField()
+
+
+class TracePayloadSerializer(serializers.Serializer[Any]):
+    trace_version = serializers.CharField()
+    prompt = serializers.CharField()
+    final_answer = serializers.CharField()
+    steps = StepSerializer(many=True)
+    meta = serializers.JSONField(allow_null=True)
+
+
+class TraceDetailSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    trace_version = serializers.CharField()
+    payload = TracePayloadSerializer(source="*")
+    status = serializers.ChoiceField(choices=TraceStatus.choices)
+    tags = TagNamesField()
+    notes = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
+    step_count = serializers.IntegerField()
+    content_hash = serializers.CharField()
+
+
+class TraceListQuerySerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+class PaginationSerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField(allow_null=True)
+
+
+class TraceListOutputSerializer(serializers.Serializer[Any]):
+    data = TraceListItemSerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+IMMUTABLE_FIELDS = ("trace_version", "prompt", "final_answer", "steps", "meta", "payload")
+
+
+class TraceCurationInputSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=TraceStatus.choices, required=False)
+    tags = serializers.ListField(child=StrictCharField(min_length=1, max_length=64), required=False, max_length=100)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+
+    def validate_tags(self, tags: list[str]) -> list[str]:
+        bad = [t for t in tags if not TAG_PATTERN.match(t)]
+        if bad:
+            raise serializers.ValidationError(
+                f"Tags may use letters, digits, '_', '.', ':' and '-' (1..64 characters): {bad[0]!r}."
+            )
+        return sorted(set(tags))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        initial = self.initial_data if isinstance(self.initial_data, dict) else {}
+        immutable = {
+            k: ["The reasoning content is immutable; only status, tags and notes change."]
+            for k in IMMUTABLE_FIELDS
+            if k in initial
+        }
+        if immutable:
+            raise serializers.ValidationError(immutable)
+        if not attrs:
+            raise serializers.ValidationError("Give at least one of status, tags, notes.")
+        return attrs
+
+
+class TraceScoreInputSerializer(serializers.Serializer[Any]):
+    criteria = serializers.ChoiceField(choices=criteria_names(), default="baseline")
+
+
+class TraceScoreOutputSerializer(serializers.Serializer[Any]):
+    trace_id = serializers.UUIDField()
+    criteria = serializers.CharField()
+    score = serializers.FloatField()
+    details = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class TraceCompareQuerySerializer(serializers.Serializer[Any]):
+    base = serializers.UUIDField()
+    other = serializers.UUIDField()
+
+
+class TraceCompareSideSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    score = serializers.FloatField()
+    trace_version = serializers.CharField()
+    payload = TracePayloadSerializer()
+
+
+class TraceCompareOutputSerializer(serializers.Serializer[Any]):
+    base = TraceCompareSideSerializer()
+    other = TraceCompareSideSerializer()

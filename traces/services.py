@@ -1,0 +1,236 @@
+"""Writes on traces: ingestion, curation and scoring.
+
+Every function here takes validated input (see ``traces.serializers``) and owns its
+transaction; callers are the API, the admin, management commands and generators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from traces.models import Score, Tag, Trace, TraceStatus
+from traces.scoring import get_scorer
+from traces.types import TracePayload
+
+UNSET: Any = object()
+
+
+def trace_content_hash(*, prompt: str, steps: Sequence[Any], final_answer: str) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the reasoning content."""
+    canonical = json.dumps(
+        {"prompt": prompt, "steps": list(steps), "final_answer": final_answer},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _source_of(meta: dict[str, Any] | None) -> str:
+    value = (meta or {}).get("source")
+    return value if isinstance(value, str) else ""
+
+
+def _clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
+    return [{"i": s["i"], "type": s["type"], "content": s["content"]} for s in payload["steps"]]
+
+
+def _build_trace(payload: TracePayload) -> Trace:
+    now = timezone.now()
+    steps = _clean_steps(payload)
+    return Trace(
+        id=uuid.uuid4(),
+        created_at=now,
+        updated_at=now,
+        trace_version=payload["trace_version"],
+        prompt=payload["prompt"],
+        final_answer=payload["final_answer"],
+        steps=steps,
+        meta=payload.get("meta"),
+        step_count=len(steps),
+        content_hash=trace_content_hash(prompt=payload["prompt"], steps=steps, final_answer=payload["final_answer"]),
+        source=_source_of(payload.get("meta")),
+    )
+
+
+@transaction.atomic
+def trace_create(*, payload: TracePayload) -> Trace:
+    trace = _build_trace(payload)
+    trace.save(force_insert=True)
+    return trace
+
+
+@transaction.atomic
+def traces_import_batch(*, payloads: Sequence[TracePayload]) -> list[Trace]:
+    """Stores all payloads or none, in two queries whatever the batch size.
+
+    One ``bulk_create`` then ONE ``filter(id__in=...)`` re-fetch; the result keeps
+    the input order.
+    """
+    if not payloads:
+        return []
+    built = [_build_trace(p) for p in payloads]
+    Trace.objects.bulk_create(built, batch_size=len(built))
+    stored = {
+        t.id: t
+        for t in Trace.objects.filter(id__in=[t.id for t in built]).only(
+            "id", "created_at", "trace_version", "content_hash"
+        )
+    }
+    return [stored[t.id] for t in built]
+
+
+def traces_existing_hashes(*, hashes: Iterable[str]) -> set[str]:
+    """Which of ``hashes`` are already stored (one query per call)."""
+    return set(Trace.objects.filter(content_hash__in=list(hashes)).values_list("content_hash", flat=True))
+
+
+def _tags_for(names: Iterable[str]) -> list[Tag]:
+    wanted = sorted(set(names))
+    Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=wanted))
+
+
+@transaction.atomic
+def trace_update_curation(*, trace: Trace, status: str = UNSET, tags: list[str] = UNSET, notes: str = UNSET) -> Trace:
+    """Changes only curation fields; the reasoning content stays as it was stored."""
+    fields = ["updated_at"]
+    if status is not UNSET:
+        trace.status = TraceStatus(status)
+        fields.append("status")
+    if notes is not UNSET:
+        trace.notes = notes
+        fields.append("notes")
+    trace.updated_at = timezone.now()
+    trace.save(update_fields=fields)
+    if tags is not UNSET:
+        trace.tags.set(_tags_for(tags))
+    return trace
+
+
+@transaction.atomic
+def traces_set_status(*, traces: QuerySet[Trace], status: str) -> int:
+    return traces.update(status=TraceStatus(status), updated_at=timezone.now())
+
+
+@transaction.atomic
+def traces_add_tag(*, traces: QuerySet[Trace], tag: str) -> int:
+    """Adds ``tag`` to every trace in ``traces``; traces that have it already are left alone."""
+    (tag_row,) = _tags_for([tag])
+    through = Trace.tags.through
+    ids = list(traces.exclude(tags=tag_row).values_list("id", flat=True))
+    through.objects.bulk_create([through(trace_id=i, tag_id=tag_row.id) for i in ids])
+    Trace.objects.filter(id__in=ids).update(updated_at=timezone.now())
+    return len(ids)
+
+
+@transaction.atomic
+def trace_delete(*, trace: Trace) -> None:
+    """Deletes the trace and its scores; datasets keep its id in their manifests."""
+    trace.delete()
+
+
+@transaction.atomic
+def traces_delete(*, traces: QuerySet[Trace]) -> int:
+    deleted, _ = Trace.objects.filter(pk__in=traces.values("pk")).delete()
+    return deleted
+
+
+def trace_compute_score(*, trace: Trace, criteria: str = "baseline") -> tuple[float, dict[str, Any]]:
+    """Scores without storing; the details name the criteria and the time of scoring."""
+    result = get_scorer(criteria)(trace.steps)
+    details = {**result.details, "criteria": criteria, "scored_at": timezone.now().isoformat()}
+    return result.score, details
+
+
+@transaction.atomic
+def trace_score(*, trace: Trace, criteria: str = "baseline") -> Score:
+    score, details = trace_compute_score(trace=trace, criteria=criteria)
+    return Score.objects.create(trace=trace, criteria=criteria, score=score, details=details)
+
+
+def traces_score(*, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500) -> int:
+    """Scores every trace in ``traces``, committing one chunk at a time so progress is kept."""
+    get_scorer(criteria)  # fail before any work on an unknown criteria
+    count = 0
+    batch: list[Score] = []
+    for trace in traces.only("id", "steps").iterator(chunk_size=chunk_size):
+        score, details = trace_compute_score(trace=trace, criteria=criteria)
+        batch.append(Score(trace_id=trace.id, criteria=criteria, score=score, details=details))
+        if len(batch) >= chunk_size:
+            count += _store_scores(batch)
+            batch = []
+    if batch:
+        count += _store_scores(batch)
+    return count
+
+
+@transaction.atomic
+def _store_scores(scores: list[Score]) -> int:
+    Score.objects.bulk_create(scores)
+    return len(scores)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    duplicates: int
+
+
+@transaction.atomic
+def traces_import_many(
+    *,
+    payloads: Iterable[TracePayload],
+    skip_duplicates: bool = False,
+    batch_size: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Imports any number of traces in batches inside ONE transaction: all land or none.
+
+    With ``skip_duplicates`` a trace whose ``content_hash`` is already stored, or
+    appeared earlier in ``payloads``, is skipped; that costs one query per batch.
+    """
+    created = duplicates = 0
+    seen: set[str] = set()
+    batch: list[TracePayload] = []
+
+    def flush() -> None:
+        nonlocal created, duplicates, batch
+        keep = batch
+        if skip_duplicates:
+            hashes = [_hash_of(p) for p in batch]
+            stored = traces_existing_hashes(hashes=hashes)
+            keep = []
+            for payload, digest in zip(batch, hashes, strict=True):
+                if digest in stored or digest in seen:
+                    duplicates += 1
+                    continue
+                seen.add(digest)
+                keep.append(payload)
+        created += len(traces_import_batch(payloads=keep))
+        batch = []
+        if on_batch is not None:
+            on_batch(created + duplicates)
+
+    for payload in payloads:
+        batch.append(payload)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return ImportSummary(created=created, duplicates=duplicates)
+
+
+def _hash_of(payload: TracePayload) -> str:
+    return trace_content_hash(
+        prompt=payload["prompt"], steps=_clean_steps(payload), final_answer=payload["final_answer"]
+    )

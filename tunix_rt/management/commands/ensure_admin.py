@@ -1,0 +1,24 @@
+"""Make sure someone can log in to the admin on a fresh install."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from tunix_rt.accounts import admin_ensure
+
+
+class Command(BaseCommand):
+    help = "When there is no user at all, create 'admin' with a random password and print it once."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = admin_ensure()
+        if password is None:
+            self.stdout.write("Admin login exists; log in at http://127.0.0.1:8000/admin/")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Created admin user 'admin' with password: {password}\n(shown once; change it in the admin)"
+                )
+            )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from tunix_rt.health import health
+
+
+@api_view(["GET"])
+def api_root(request: Request) -> Response:
+    """Where to go next: the main collections and the documentation."""
+    return Response(
+        {
+            "traces": reverse("trace-list", request=request),
+            "health": reverse("health", request=request),
+            "schema": reverse("schema", request=request),
+            "docs": reverse("docs", request=request),
+        }
+    )
+
+
+api_patterns: list[URLPattern | URLResolver] = [
+    path("", api_root, name="api-root"),
+    path("health", health, name="health"),
+    path("schema", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
+        name="docs",
+    ),
+    path("", include("traces.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]
