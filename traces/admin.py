@@ -32,18 +32,6 @@ class TraceAdminForm(forms.ModelForm):
         fields = ["status", "tags", "notes"]
 
 
-class ScoreInline(admin.TabularInline):
-    model = Score
-    extra = 0
-    can_delete = False
-    fields = ("criteria", "score", "created_at", "details")
-    readonly_fields = ("criteria", "score", "created_at", "details")
-    ordering = ["-created_at"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Trace)
 class TraceAdmin(admin.ModelAdmin):
     form = TraceAdminForm
@@ -54,7 +42,6 @@ class TraceAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     filter_horizontal = ["tags"]
-    inlines = [ScoreInline]
     actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two"]
     readonly_fields = [
         "id",
@@ -67,10 +54,11 @@ class TraceAdmin(admin.ModelAdmin):
         "numbered_steps",
         "final_answer_text",
         "meta_json",
+        "score_history",
     ]
     fieldsets = [
         ("Reasoning (read-only)", {"fields": ["prompt_text", "numbered_steps", "final_answer_text"]}),
-        ("Curation", {"fields": ["status", "tags", "notes"]}),
+        ("Curation", {"fields": ["status", "tags", "notes", "score_history"]}),
         (
             "Metadata",
             {"fields": ["meta_json", "source", "trace_version", "content_hash", "id", "created_at", "updated_at"]},
@@ -117,6 +105,17 @@ class TraceAdmin(admin.ModelAdmin):
     @admin.display(description="meta")
     def meta_json(self, obj: Trace) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.meta, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.display(description="scores")
+    def score_history(self, obj: Trace) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((s.criteria, f"{s.score:.2f}", s.created_at.isoformat()) for s in selectors.trace_scores(trace=obj)),
+        )
+        if not rows:
+            return "Not scored yet."
+        return format_html("<table><tr><th>criteria</th><th>score</th><th>scored at</th></tr>{}</table>", rows)
 
     def save_model(self, request: HttpRequest, obj: Trace, form: forms.ModelForm, change: bool) -> None:
         """Saved in ``save_related`` through the curation service, tags included."""

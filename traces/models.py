@@ -51,8 +51,11 @@ class Trace(models.Model):
         indexes = [models.Index(fields=["-created_at", "-id"], name="trace_newest_idx")]
 
     def __str__(self) -> str:
-        excerpt = self.prompt[:60] + ("…" if len(self.prompt) > 60 else "")
-        return f"{excerpt} ({self.id})"
+        # Lists annotate ``prompt_excerpt`` and defer ``prompt``; use it to avoid a query per row.
+        text = getattr(self, "prompt_excerpt", None)
+        if text is None:
+            text = self.prompt
+        return text[:60] + ("…" if len(text) > 60 else "")
 
 
 class Score(models.Model):

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tunix_rt import env
+
+
+def test_env_parsers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BOOL", "yes")
+    monkeypatch.setenv("X_INT", " 42 ")
+    monkeypatch.setenv("X_LIST", "a, b,,c")
+    assert env.env_bool("X_BOOL", False) is True
+    assert env.env_bool("X_UNSET", True) is True
+    assert env.env_int("X_INT", 1) == 42
+    assert env.env_list("X_LIST", []) == ["a", "b", "c"]
+    assert env.env_str("X_UNSET", "d") == "d"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "call"),
+    [
+        ("X_BOOL", "maybe", lambda: env.env_bool("X_BOOL", False)),
+        ("X_INT", "ten", lambda: env.env_int("X_INT", 1)),
+        ("X_INT", "0", lambda: env.env_int("X_INT", 1)),
+    ],
+)
+def test_env_parsers_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, call: object) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=name):
+        call()  # type: ignore[operator]
+
+
+def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = "import django; django.setup()"
+    base = {"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(  # noqa: S603 - fixed interpreter and code
+        [sys.executable, "-c", code], env={**base, **env_vars}, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("env_vars", "named"),
+    [
+        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": "k", "TRACE_MAX_BYTES": "lots"}, "TRACE_MAX_BYTES"),
+        ({"SECRET_KEY": "k", "DEBUG": "perhaps"}, "DEBUG"),
+        ({"SECRET_KEY": "k", "ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+        ({"SECRET_KEY": "k", "DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+    ],
+)
+def test_invalid_configuration_stops_start_up(env_vars: dict[str, str], named: str) -> None:
+    result = _start(env_vars)
+    assert result.returncode != 0
+    assert named in result.stderr
+
+
+def test_valid_configuration_starts() -> None:
+    assert _start({"SECRET_KEY": "k", "ALLOWED_HOSTS": "example.org"}).returncode == 0
