@@ -182,9 +182,7 @@ def build_payload(problem: Problem, *, level: str, seed: int, index: int) -> Pay
     expected = evaluate(problem)
     steps, answer = solve(problem, level)
     if answer != expected:
-        raise ArithmeticCheckFailed(
-            f"steps for {problem.prompt!r} give {answer}, evaluation gives {expected}"
-        )
+        raise ArithmeticCheckFailed(f"steps for {problem.prompt!r} give {answer}, evaluation gives {expected}")
     return {
         "trace_version": TRACE_VERSION,
         "prompt": problem.prompt,
@@ -221,13 +219,9 @@ class ArithmeticGenerator:
         }
 
     def _level(self, level: str | None) -> str:
-        return resolve_level(
-            generator=NAME, levels=LEVELS, default=DEFAULT_LEVEL, level=level
-        )
+        return resolve_level(generator=NAME, levels=LEVELS, default=DEFAULT_LEVEL, level=level)
 
-    def iter_payloads(
-        self, *, seed: int, level: str | None = None
-    ) -> Iterator[Payload]:
+    def iter_payloads(self, *, seed: int, level: str | None = None) -> Iterator[Payload]:
         resolved = self._level(level)
         check_seed(seed)
         return self._stream(seed=seed, level=resolved)

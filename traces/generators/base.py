@@ -54,9 +54,7 @@ class Generator(Protocol):
         """JSON-able accepted options: levels, default level, prompt-space sizes."""
         ...
 
-    def iter_payloads(
-        self, *, seed: int, level: str | None = None
-    ) -> Iterator[Payload]:
+    def iter_payloads(self, *, seed: int, level: str | None = None) -> Iterator[Payload]:
         """An endless deterministic stream; a bad level or seed raises on the call."""
         ...
 
@@ -73,16 +71,13 @@ class Generator(Protocol):
         ...
 
 
-def resolve_level(
-    *, generator: str, levels: Mapping[str, str], default: str, level: str | None
-) -> str:
+def resolve_level(*, generator: str, levels: Mapping[str, str], default: str, level: str | None) -> str:
     """Map ``None`` to the default level; reject names the generator does not know."""
     if level is None:
         return default
     if level not in levels:
         raise InvalidGeneratorOption(
-            f"invalid level {level!r} for generator {generator!r}; "
-            f"valid levels: {', '.join(levels)}"
+            f"invalid level {level!r} for generator {generator!r}; valid levels: {', '.join(levels)}"
         )
     return level
 
@@ -90,15 +85,10 @@ def resolve_level(
 def check_seed(seed: int) -> int:
     """Accept only non-negative ints: ``random.Random`` seeds ``-n`` and ``n`` alike."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidGeneratorOption(
-            f"seed must be a non-negative integer, got {seed!r}"
-        )
+        raise InvalidGeneratorOption(f"seed must be a non-negative integer, got {seed!r}")
     return seed
 
 
 def number_steps(steps: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     """Turn ``(type, content)`` pairs into trace steps indexed from 0 in order."""
-    return [
-        {"i": i, "type": kind, "content": content}
-        for i, (kind, content) in enumerate(steps)
-    ]
+    return [{"i": i, "type": kind, "content": content} for i, (kind, content) in enumerate(steps)]

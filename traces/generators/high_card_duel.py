@@ -34,9 +34,7 @@ _PROMPT_RE = re.compile(
 
 def _check_card(card: str) -> None:
     if card not in DECK:
-        raise ValueError(
-            f"not a card: {card!r}; write rank then suit, ranks {RANKS}, suits {SUITS}"
-        )
+        raise ValueError(f"not a card: {card!r}; write rank then suit, ranks {RANKS}, suits {SUITS}")
 
 
 def duel_result(my_card: str, opponent_card: str) -> str:
@@ -54,10 +52,7 @@ def duel_result(my_card: str, opponent_card: str) -> str:
 
 
 def prompt_for(my_card: str, opponent_card: str) -> str:
-    return (
-        f"High card duel. I hold {my_card}; the opponent reveals {opponent_card}. "
-        "Win, loss or tie?"
-    )
+    return f"High card duel. I hold {my_card}; the opponent reveals {opponent_card}. Win, loss or tie?"
 
 
 def parse_prompt(prompt: str) -> tuple[str, str] | None:
@@ -77,9 +72,7 @@ def _comparison(my_card: str, opponent_card: str, result: str) -> str:
     return f"Both ranks are {mine}, so it is a tie."
 
 
-def build_payload(
-    *, my_card: str, opponent_card: str, seed: int, episode_index: int
-) -> Payload:
+def build_payload(*, my_card: str, opponent_card: str, seed: int, episode_index: int) -> Payload:
     """Turn one dealt episode into a trace told from my side."""
     result = duel_result(my_card, opponent_card)
     steps = [
@@ -127,13 +120,9 @@ class HighCardDuelGenerator:
         }
 
     def _level(self, level: str | None) -> str:
-        return resolve_level(
-            generator=NAME, levels=LEVELS, default=DEFAULT_LEVEL, level=level
-        )
+        return resolve_level(generator=NAME, levels=LEVELS, default=DEFAULT_LEVEL, level=level)
 
-    def iter_payloads(
-        self, *, seed: int, level: str | None = None
-    ) -> Iterator[Payload]:
+    def iter_payloads(self, *, seed: int, level: str | None = None) -> Iterator[Payload]:
         self._level(level)
         check_seed(seed)
         return self._stream(seed=seed)

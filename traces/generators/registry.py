@@ -26,9 +26,7 @@ __all__ = [
     "get_generator",
 ]
 
-_GENERATORS: dict[str, Generator] = {
-    generator.name: generator for generator in (ARITHMETIC, HIGH_CARD_DUEL)
-}
+_GENERATORS: dict[str, Generator] = {generator.name: generator for generator in (ARITHMETIC, HIGH_CARD_DUEL)}
 
 _DRAWS_PER_PROMPT_IN_SPACE = 64
 _DRAWS_PER_REQUESTED = 200
@@ -50,14 +48,10 @@ def get_generator(name: str) -> Generator:
 
 def _check_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise InvalidGeneratorOption(
-            f"count must be a non-negative integer, got {count!r}"
-        )
+        raise InvalidGeneratorOption(f"count must be a non-negative integer, got {count!r}")
 
 
-def generate(
-    *, name: str, count: int, seed: int, level: str | None = None
-) -> list[Payload]:
+def generate(*, name: str, count: int, seed: int, level: str | None = None) -> list[Payload]:
     """The first ``count`` payloads of the stream; a larger count extends a smaller."""
     generator = get_generator(name)
     _check_count(count)
@@ -95,9 +89,7 @@ def distinct_prompts(
     if count == 0:
         return chosen
     seen: set[str] = set()
-    max_draws = min(
-        _DRAWS_PER_PROMPT_IN_SPACE * space, _DRAWS_BASE + _DRAWS_PER_REQUESTED * count
-    )
+    max_draws = min(_DRAWS_PER_PROMPT_IN_SPACE * space, _DRAWS_BASE + _DRAWS_PER_REQUESTED * count)
     stream = generator.iter_payloads(seed=seed, level=level)
     for payload in itertools.islice(stream, max_draws):
         prompt = payload["prompt"]
@@ -108,8 +100,7 @@ def distinct_prompts(
         if len(chosen) == count:
             return chosen
     raise NotEnoughDistinctPrompts(
-        f"{label}: only {len(chosen)} new distinct prompts found in {max_draws} "
-        f"draws, {count} requested",
+        f"{label}: only {len(chosen)} new distinct prompts found in {max_draws} draws, {count} requested",
         requested=count,
         found=len(chosen),
     )
