@@ -21,11 +21,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# A local development configuration, written once: DEBUG on and a random SECRET_KEY.
+.env: | $(BIN)/python
+	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
+	@echo "Wrote .env (DEBUG=1 and a random SECRET_KEY) for local development."
+
 ## make run: migrate the SQLite default, ensure an admin login, serve on 127.0.0.1:8000
-run: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+run: install .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: ruff, mypy, then pytest under coverage (fails below 90% of lines)
 test: lint typecheck pytest

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -45,3 +47,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_env_file(*, default: Path) -> None:
+    """Loads KEY=VALUE lines without overriding variables that are already set."""
+    name = os.environ.get("TUNIX_RT_ENV_FILE")
+    path = default if name is None else (Path(name) if name else None)
+    if path is not None and path.is_file():
+        load_dotenv(path, override=False)

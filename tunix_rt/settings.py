@@ -7,9 +7,13 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tunix_rt.env import env_bool, env_int, env_list, env_str
+from tunix_rt.env import env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A local `.env` (written by `make run` on first start) fills in what the environment
+# does not set; TUNIX_RT_ENV_FILE names another file, or "" to read none.
+load_env_file(default=BASE_DIR / ".env")
 
 DEBUG = env_bool("DEBUG", False)
 

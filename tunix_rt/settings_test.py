@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+os.environ.setdefault("TUNIX_RT_ENV_FILE", "")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("ARTIFACTS_DIR", tempfile.mkdtemp(prefix="tunix-rt-test-artifacts-"))
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -36,7 +37,7 @@ def test_env_parsers_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: st
 
 def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = "import django; django.setup()"
-    base = {"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "PATH": "/usr/bin:/bin"}
+    base = {"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "PATH": "/usr/bin:/bin", "TUNIX_RT_ENV_FILE": ""}
     return subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], env={**base, **env_vars}, capture_output=True, text=True, check=False
     )
@@ -60,3 +61,17 @@ def test_invalid_configuration_stops_start_up(env_vars: dict[str, str], named: s
 
 def test_valid_configuration_starts() -> None:
     assert _start({"SECRET_KEY": "k", "ALLOWED_HOSTS": "example.org"}).returncode == 0
+
+
+def test_env_file_fills_in_unset_variables(tmp_path: Path) -> None:
+    env_file = tmp_path / "local.env"
+    env_file.write_text("SECRET_KEY=from-file\nTRACE_BATCH_MAX=7\n", encoding="utf-8")
+    code = "from django.conf import settings; print(settings.SECRET_KEY, settings.TRACE_BATCH_MAX)"
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and code
+        [sys.executable, "-c", code],
+        env={"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "TUNIX_RT_ENV_FILE": str(env_file), "TRACE_BATCH_MAX": "9"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == ["from-file", "9"]
