@@ -30,6 +30,7 @@ install-dev: $(VENV)/.dev
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py load_demo_data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: ruff, mypy, then pytest under coverage (fails below 90% of lines)

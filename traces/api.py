@@ -11,10 +11,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from traces import selectors, services
+from traces import generation, selectors, services, ungar
 from traces.filters import TraceFilterSet
+from traces.generators import available_generators
 from traces.models import Trace
 from traces.serializers import (
+    GenerateInputSerializer,
+    GenerateOutputSerializer,
+    GeneratorSerializer,
     TraceBatchInputSerializer,
     TraceBatchOutputSerializer,
     TraceCompareOutputSerializer,
@@ -28,6 +32,8 @@ from traces.serializers import (
     TraceListQuerySerializer,
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
+    UngarGenerateInputSerializer,
+    UngarStatusSerializer,
 )
 
 ERRORS = {
@@ -136,3 +142,53 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         query.is_valid(raise_exception=True)
         sides = selectors.trace_compare(base_id=query.validated_data["base"], other_id=query.validated_data["other"])
         return Response(TraceCompareOutputSerializer(sides).data)
+
+
+class GeneratorViewSet(viewsets.ViewSet):
+    """Built-in deterministic trace generators (DESIGN §7a)."""
+
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(responses={200: GeneratorSerializer(many=True)}, summary="List the built-in generators")
+    def list(self, request: Request) -> Response:
+        rows = [{"name": g.name, "description": g.description, "options": g.options} for g in available_generators()]
+        return Response(GeneratorSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=GenerateInputSerializer,
+        responses={201: GenerateOutputSerializer, 404: OpenApiResponse(description="Unknown generator."), **ERRORS},
+        summary="Generate traces; persist them unless persist is false",
+    )
+    @action(detail=True, methods=["post"], url_path="generate")
+    def generate(self, request: Request, name: str) -> Response:
+        generation.generator_options(name=name)
+        incoming = GenerateInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        result = generation.traces_generate(name=name, **incoming.validated_data)
+        return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class UngarViewSet(viewsets.ViewSet):
+    """Compatibility endpoints for clients of the system tunix-rt replaces."""
+
+    @extend_schema(responses={200: UngarStatusSerializer}, summary="Is the optional UNGAR engine installed?")
+    @action(detail=False, methods=["get"], url_path="status")
+    def status(self, request: Request) -> Response:
+        return Response(UngarStatusSerializer(ungar.ungar_status()).data)
+
+    @extend_schema(
+        request=UngarGenerateInputSerializer,
+        responses={
+            201: GenerateOutputSerializer,
+            501: OpenApiResponse(description="UNGAR is not installed."),
+            **ERRORS,
+        },
+        summary="Play High Card Duel episodes with UNGAR and store them as traces",
+    )
+    @action(detail=False, methods=["post"], url_path="high-card-duel/generate")
+    def high_card_duel_generate(self, request: Request) -> Response:
+        incoming = UngarGenerateInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        result = generation.ungar_generate(**incoming.validated_data)
+        return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)

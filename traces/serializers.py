@@ -230,3 +230,32 @@ class TraceCompareSideSerializer(serializers.Serializer[Any]):
 class TraceCompareOutputSerializer(serializers.Serializer[Any]):
     base = TraceCompareSideSerializer()
     other = TraceCompareSideSerializer()
+
+
+class GeneratorSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    options = serializers.JSONField()
+
+
+class GenerateInputSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(min_value=1, max_value=10_000, default=10)
+    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
+    level = StrictCharField(required=False, allow_null=True, default=None, max_length=32)
+    persist = serializers.BooleanField(default=True)
+
+
+class GenerateOutputSerializer(serializers.Serializer[Any]):
+    trace_ids = serializers.ListField(child=serializers.UUIDField())
+    preview = serializers.ListField(child=serializers.JSONField())
+
+
+class UngarStatusSerializer(serializers.Serializer[Any]):
+    available = serializers.BooleanField()
+    version = serializers.CharField(allow_null=True)
+
+
+class UngarGenerateInputSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
+    persist = serializers.BooleanField(default=True)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from traces.api import TraceViewSet
+from traces.api import GeneratorViewSet, TraceViewSet, UngarViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("traces", TraceViewSet, basename="trace")
+router.register("generators", GeneratorViewSet, basename="generator")
+router.register("ungar", UngarViewSet, basename="ungar")
 
 urlpatterns = router.urls
