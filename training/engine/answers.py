@@ -6,9 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 # Tunix's reasoning reward pattern (GRPO "match_format_exactly"): SFT targets this shape.
-REASONING_FORMAT = re.compile(
-    r"^\s*<reasoning>.+?</reasoning>.*?<answer>(.+?)</answer>\s*$", re.DOTALL
-)
+REASONING_FORMAT = re.compile(r"^\s*<reasoning>.+?</reasoning>.*?<answer>(.+?)</answer>\s*$", re.DOTALL)
 _ANSWER_TAG = re.compile(r"<answer>(.+?)</answer>", re.DOTALL)
 _ANSWER_LINE = re.compile(r"^\s*Answer:\s*(.+?)\s*$", re.MULTILINE)
 _DIGIT_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")

@@ -166,9 +166,7 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
         num_heads=_int(tiny_d, "model.tiny", "num_heads", td.num_heads, lo=1),
         head_dim=_int(tiny_d, "model.tiny", "head_dim", td.head_dim, lo=1),
         num_kv_heads=_int(tiny_d, "model.tiny", "num_kv_heads", td.num_kv_heads, lo=1),
-        sliding_window_size=_int(
-            tiny_d, "model.tiny", "sliding_window_size", td.sliding_window_size, lo=1
-        ),
+        sliding_window_size=_int(tiny_d, "model.tiny", "sliding_window_size", td.sliding_window_size, lo=1),
     )
     if tiny.num_heads % tiny.num_kv_heads:
         raise ConfigError("model.tiny.num_kv_heads must divide model.tiny.num_heads")
@@ -311,7 +309,8 @@ def _float(
     value = d.get(key, default)
     name = _join(where, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        hint = " (YAML reads 3e-3 as text; write 3.0e-3)" if isinstance(value, str) else ""
+        raise ConfigError(f"{name} must be a number, got {value!r}{hint}")
     value = float(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigError(f"{name} must be finite, got {value}")

@@ -189,7 +189,7 @@ def apply_lora(*, model: nnx.Module, lora: LoraConfig, seed: int) -> nnx.Module:
     from flax import nnx
 
     provider = qwix.LoraProvider(module_path=lora.module_path, rank=lora.rank, alpha=lora.alpha)
-    inputs = model.get_model_input()  # type: ignore[operator]
+    inputs = model.get_model_input()  # type: ignore[attr-defined]
     return qwix.apply_lora_to_model(model, provider, rngs=nnx.Rngs(seed), **inputs)
 
 

@@ -137,7 +137,8 @@ def _prepare(
             seed=config.training.seed,
         )
         return processor, tokenizer_path, spec
-    assert model.tokenizer_path and model.checkpoint_path and model.model_config_path
+    if not (model.tokenizer_path and model.checkpoint_path and model.model_config_path):
+        raise ConfigError("checkpoint mode needs model.checkpoint_path, model_config_path and tokenizer_path")
     tokenizer_path = copy_tokenizer(source=Path(model.tokenizer_path), out_dir=tokenizer_dir)
     processor = load_tokenizer(path=tokenizer_path)
     fields = read_model_config_file(Path(model.model_config_path))
