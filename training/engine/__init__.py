@@ -1,0 +1,29 @@
+"""Tunix SFT engine for tunix-rt: pure Python, no Django.
+
+Only `config` and `answers` are safe to import without the optional JAX/Tunix stack;
+import `sft`, `sampling`, `models`, `data` and `tokenizer` directly where training runs.
+"""
+
+from __future__ import annotations
+
+from training.engine.answers import extract_answer, format_ok, normalise
+from training.engine.config import (
+    ConfigError,
+    SFTConfig,
+    TrainingStackMissing,
+    ensure_training_stack,
+    load_config,
+    parse_config,
+)
+
+__all__ = [
+    "ConfigError",
+    "SFTConfig",
+    "TrainingStackMissing",
+    "ensure_training_stack",
+    "extract_answer",
+    "format_ok",
+    "load_config",
+    "normalise",
+    "parse_config",
+]

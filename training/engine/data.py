@@ -1,0 +1,97 @@
+"""prompt_completion records to Tunix `TrainingInput` batches with a completion-only mask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import sentencepiece as spm
+    from tunix.sft.peft_trainer import TrainingInput
+
+USER_TURN = "<start_of_turn>user\n"
+MODEL_TURN = "<end_of_turn>\n<start_of_turn>model\n"
+
+
+class DataError(ValueError):
+    """The records cannot be turned into training batches."""
+
+
+def wrap_prompt(prompt: str) -> str:
+    """Put a raw user prompt in the Gemma turn template used by the prompt_completion export."""
+    return USER_TURN + prompt + MODEL_TURN
+
+
+def record_texts(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Full training text of each record, for fitting a tokenizer on the run's own data."""
+    _check_records(records)
+    return [str(r["prompt"]) + str(r["completion"]) for r in records]
+
+
+def encode_records(
+    *, records: Sequence[Mapping[str, Any]], processor: spm.SentencePieceProcessor, max_seq_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return int32 `(tokens, mask)` arrays of shape `[len(records), max_seq_len]`.
+
+    Tokens are `[bos] + prompt + completion + [eos]` right-padded with the pad id;
+    the mask is 1 on completion and eos only, so the loss skips prompt and padding.
+    Prompt and completion are encoded separately, as the sampler later sees the prompt alone.
+    """
+    _check_records(records)
+    pad, bos, eos = processor.pad_id(), processor.bos_id(), processor.eos_id()
+    tokens = np.full((len(records), max_seq_len), pad, dtype=np.int32)
+    mask = np.zeros((len(records), max_seq_len), dtype=np.int32)
+    for i, record in enumerate(records):
+        prompt_ids = [bos, *processor.EncodeAsIds(record["prompt"])]
+        completion_ids = [*processor.EncodeAsIds(record["completion"]), eos]
+        length = len(prompt_ids) + len(completion_ids)
+        if length > max_seq_len:
+            raise DataError(
+                f"record {_label(record, i)} is {length} tokens long, more than "
+                f"training.max_seq_len={max_seq_len}"
+            )
+        tokens[i, :length] = prompt_ids + completion_ids
+        mask[i, len(prompt_ids) : length] = 1
+    return tokens, mask
+
+
+def batch_indices(*, num_records: int, batch_size: int, num_batches: int, seed: int) -> np.ndarray:
+    """`[num_batches, batch_size]` record indices: seeded reshuffle each epoch, no record dropped."""
+    if num_records <= 0:
+        raise DataError("no training records")
+    rng = np.random.default_rng(seed)
+    needed = batch_size * num_batches
+    epochs = -(-needed // num_records)
+    stream = np.concatenate([rng.permutation(num_records) for _ in range(epochs)])
+    return stream[:needed].reshape(num_batches, batch_size)
+
+
+def iter_training_inputs(
+    *, tokens: np.ndarray, mask: np.ndarray, batch_size: int, num_batches: int, seed: int
+) -> Iterator[TrainingInput]:
+    """Yield exactly `num_batches` Tunix `TrainingInput` batches in a seeded order."""
+    from tunix.sft.peft_trainer import TrainingInput
+
+    order = batch_indices(
+        num_records=tokens.shape[0], batch_size=batch_size, num_batches=num_batches, seed=seed
+    )
+    for idx in order:
+        yield TrainingInput(input_tokens=tokens[idx], input_mask=mask[idx])
+
+
+def _check_records(records: Sequence[Mapping[str, Any]]) -> None:
+    if len(records) == 0:
+        raise DataError("no training records")
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise DataError(f"record {i} is not an object")
+        for key in ("prompt", "completion"):
+            if not isinstance(record.get(key), str) or not record[key]:
+                raise DataError(f"record {_label(record, i)} has no non-empty string {key!r}")
+
+
+def _label(record: Mapping[str, Any], index: int) -> str:
+    rid = record.get("id")
+    return f"{index} (id {rid})" if rid is not None else str(index)

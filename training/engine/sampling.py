@@ -1,0 +1,96 @@
+"""Greedy generation with Tunix's `Sampler` from a run's initial or final checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training.engine.config import ensure_training_stack
+from training.engine.data import wrap_prompt
+from training.engine.models import ModelSpec, build_model
+from training.engine.sft import FINAL, INITIAL, checkpoint_root
+from training.engine.tokenizer import TOKENIZER_FILE, load_tokenizer, stop_token_ids
+
+if TYPE_CHECKING:
+    from flax import nnx
+
+
+class SamplingError(RuntimeError):
+    """Generation could not run: missing run files or a bad request."""
+
+
+def load_run_model(*, run_dir: Path, checkpoint: str) -> nnx.Module:
+    """Rebuild the run's model skeleton and restore the chosen snapshot into it."""
+    from tunix.sft import checkpoint_manager
+
+    if checkpoint not in (INITIAL, FINAL):
+        raise SamplingError(f"checkpoint must be {INITIAL!r} or {FINAL!r}, got {checkpoint!r}")
+    root = checkpoint_root(run_dir, checkpoint)
+    if not root.is_dir() or not any(root.iterdir()):
+        raise SamplingError(f"no {checkpoint} checkpoint under {root}")
+    spec = ModelSpec.load(run_dir)
+    model = build_model(spec=spec)
+    manager = checkpoint_manager.CheckpointManager(root_directory=str(root.resolve()))
+    try:
+        step, _ = manager.maybe_restore(model, restore_only_lora_params=spec.lora is not None)
+    finally:
+        manager.close()
+    if checkpoint == FINAL and step == 0:
+        raise SamplingError(f"final checkpoint under {root} holds no trained step")
+    return model
+
+
+def generate(
+    *,
+    run_dir: Path,
+    checkpoint: str,
+    prompts: list[str],
+    max_new_tokens: int,
+    batch_size: int = 50,
+) -> list[str]:
+    """Greedy completions of raw user prompts, wrapped in the training turn template.
+
+    Each output stops before eos or `<end_of_turn>` and is returned without them, in
+    prompt order. Batches are padded to a fixed size so XLA compiles once per run.
+    """
+    ensure_training_stack()
+    from tunix.generate import sampler as sampler_lib
+
+    if max_new_tokens < 1:
+        raise SamplingError("max_new_tokens must be >= 1")
+    if batch_size < 1:
+        raise SamplingError("batch_size must be >= 1")
+    if not prompts:
+        return []
+    run_dir = Path(run_dir)
+    processor = load_tokenizer(path=run_dir / "tokenizer" / TOKENIZER_FILE)
+    model = load_run_model(run_dir=run_dir, checkpoint=checkpoint)
+    texts = [wrap_prompt(p) for p in prompts]
+    longest = max(len(processor.EncodeAsIds(t)) + 1 for t in texts)
+    prompt_len = 1 << (longest - 1).bit_length()
+    config: Any = model.config  # type: ignore[attr-defined]
+    sampler = sampler_lib.Sampler(
+        transformer=model,
+        tokenizer=processor,
+        cache_config=sampler_lib.CacheConfig(
+            cache_size=prompt_len + max_new_tokens,
+            num_layers=config.num_layers,
+            num_kv_heads=config.num_kv_heads,
+            head_dim=config.head_dim,
+        ),
+    )
+    stops = stop_token_ids(processor)
+    size = min(batch_size, len(texts))
+    outputs: list[str] = []
+    for start in range(0, len(texts), size):
+        chunk = texts[start : start + size]
+        padded = chunk + [chunk[-1]] * (size - len(chunk))
+        result = sampler(
+            padded,
+            max_generation_steps=max_new_tokens,
+            max_prompt_length=prompt_len,
+            eos_tokens=stops,
+            temperature=0.0,
+        )
+        outputs.extend(result.text[: len(chunk)])
+    return outputs

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "training: needs the optional JAX/Tunix stack (requirements-training.txt)"
+    )
+
+
+def addition_records(count: int) -> list[dict[str, Any]]:
+    """Small deterministic prompt_completion records in the DESIGN section 4 shape."""
+    records = []
+    for i in range(count):
+        a, b = 10 + (i * 7) % 40, 10 + (i * 13) % 45
+        ones = a % 10 + b % 10
+        steps = f"1. Ones: {a % 10} + {b % 10} = {ones}\n2. Tens: {a // 10} + {b // 10} + {ones // 10}"
+        records.append(
+            {
+                "id": f"r{i}",
+                "prompt": f"<start_of_turn>user\nWhat is {a} + {b}?<end_of_turn>\n<start_of_turn>model\n",
+                "completion": f"<reasoning>{steps}</reasoning>\n<answer>{a + b}</answer><end_of_turn>",
+            }
+        )
+    return records
