@@ -10,6 +10,7 @@ from django.db.models.functions import Substr
 
 from traces.models import Score, Tag, Trace
 from tunix_rt.errors import NotFound
+from tunix_rt.ids import parse_uuid
 
 EXCERPT_CHARS = 120
 LIST_COLUMNS = ("id", "created_at", "updated_at", "trace_version", "status", "source", "step_count")
@@ -39,10 +40,7 @@ def trace_list() -> QuerySet[Trace]:
 
 def parse_trace_id(trace_id: Any) -> uuid.UUID:
     """A trace id as a UUID; a malformed one is ``NotFound``, since no such trace can exist."""
-    try:
-        return trace_id if isinstance(trace_id, uuid.UUID) else uuid.UUID(str(trace_id))
-    except ValueError:
-        raise NotFound(f"Trace {trace_id} not found.") from None
+    return parse_uuid(trace_id, what="Trace")
 
 
 def traces_with_status(*, status: str | None = None) -> QuerySet[Trace]:
