@@ -15,6 +15,7 @@ from traces import generation, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
 from traces.models import Trace
+from tunix_rt.pagination import PageQuerySerializer, page_of
 from traces.serializers import (
     GenerateInputSerializer,
     GenerateOutputSerializer,
@@ -29,7 +30,6 @@ from traces.serializers import (
     TraceInputSerializer,
     TraceListItemSerializer,
     TraceListOutputSerializer,
-    TraceListQuerySerializer,
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
     UngarGenerateInputSerializer,
@@ -57,20 +57,13 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         return int(getattr(settings, name))
 
     @extend_schema(
-        parameters=[TraceListQuerySerializer],
+        parameters=[PageQuerySerializer],
         responses={200: TraceListOutputSerializer, **ERRORS},
         summary="List traces, newest first",
     )
     def list(self, request: Request) -> Response:
-        page = TraceListQuerySerializer(data=request.query_params)
-        page.is_valid(raise_exception=True)
-        limit, offset = page.validated_data["limit"], page.validated_data["offset"]
-        rows = list(self.filter_queryset(self.get_queryset())[offset : offset + limit + 1])
-        next_offset = offset + limit if len(rows) > limit else None
-        body = {
-            "data": TraceListItemSerializer(rows[:limit], many=True).data,
-            "pagination": {"limit": limit, "offset": offset, "next_offset": next_offset},
-        }
+        page = page_of(self.filter_queryset(self.get_queryset()), request.query_params)
+        body = {"data": TraceListItemSerializer(page.rows, many=True).data, "pagination": page.pagination}
         return Response(body)
 
     @extend_schema(

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from traces.models import TraceStatus
 from traces.scoring import criteria_names
+from tunix_rt.pagination import PaginationSerializer
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
 NUL = "\x00"
@@ -154,17 +155,6 @@ class TraceDetailSerializer(serializers.Serializer[Any]):
     source = serializers.CharField()  # type: ignore[assignment]
     step_count = serializers.IntegerField()
     content_hash = serializers.CharField()
-
-
-class TraceListQuerySerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
-
-
-class PaginationSerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    next_offset = serializers.IntegerField(allow_null=True)
 
 
 class TraceListOutputSerializer(serializers.Serializer[Any]):

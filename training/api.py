@@ -1,19 +1,38 @@
-"""Thin DRF views for training runs."""
+"""Thin DRF views for training runs, eval sets and evaluation runs.
+
+Starting a run only records it and queues it for the worker: the request never trains.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from training import selectors
+from training import evaluation as evaluation_services
+from training import jobs, selectors, services
 from training.serializers import (
+    EvalSetCreateInputSerializer,
+    EvalSetDetailSerializer,
+    EvalSetListOutputSerializer,
+    EvalSetSerializer,
+    EvaluationCreateInputSerializer,
+    EvaluationListOutputSerializer,
+    EvaluationRunDetailSerializer,
+    EvaluationRunSerializer,
+    TrainingRunCreateInputSerializer,
     TrainingRunDetailSerializer,
     TrainingRunListOutputSerializer,
     TrainingRunListQuerySerializer,
     TrainingRunSerializer,
 )
+from tunix_rt.pagination import PageQuerySerializer, page_of
+
+NOT_FOUND = OpenApiResponse(description="Not found.")
+INVALID = OpenApiResponse(description="Validation error (DRF field errors).")
 
 
 class TrainingRunViewSet(viewsets.ViewSet):
@@ -26,22 +45,104 @@ class TrainingRunViewSet(viewsets.ViewSet):
         summary="Training runs, newest first",
     )
     def list(self, request: Request) -> Response:
+        jobs.jobs_reap()
         query = TrainingRunListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        limit, offset = query.validated_data["limit"], query.validated_data["offset"]
-        runs = selectors.training_run_list(status=query.validated_data.get("status"))
-        rows = list(runs[offset : offset + limit + 1])
-        body = {
-            "data": TrainingRunSerializer(rows[:limit], many=True).data,
-            "pagination": {"limit": limit, "offset": offset, "next_offset": offset + limit if len(rows) > limit else None},
-        }
-        return Response(body)
+        page = page_of(selectors.training_run_list(status=query.validated_data.get("status")), request.query_params)
+        return Response({"data": TrainingRunSerializer(page.rows, many=True).data, "pagination": page.pagination})
 
     @extend_schema(
-        responses={200: TrainingRunDetailSerializer, 404: OpenApiResponse(description="Not found.")},
-        summary="One training run with its per-step metrics",
+        request=TrainingRunCreateInputSerializer,
+        responses={202: TrainingRunSerializer, 400: INVALID, 404: NOT_FOUND},
+        summary="Queue an SFT run on a dataset (preset or inline config); the worker trains it",
     )
+    def create(self, request: Request) -> Response:
+        incoming = TrainingRunCreateInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        run = services.training_run_enqueue(**incoming.validated_data)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: TrainingRunDetailSerializer, 404: NOT_FOUND}, summary="One run with its metrics")
     def retrieve(self, request: Request, run_id: str) -> Response:
+        jobs.jobs_reap()
         run = selectors.training_run_get(run_id=run_id)
         run.metric_rows = list(selectors.training_run_metrics(run=run))  # type: ignore[attr-defined]
         return Response(TrainingRunDetailSerializer(run).data)
+
+    @extend_schema(request=None, responses={200: TrainingRunSerializer, 400: INVALID, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"], url_path="cancel")
+    def cancel(self, request: Request, run_id: str) -> Response:
+        run = services.training_run_cancel(run=selectors.training_run_get(run_id=run_id))
+        return Response(TrainingRunSerializer(run).data)
+
+
+class EvalSetViewSet(viewsets.ViewSet):
+    lookup_field = "name"
+    lookup_value_regex = "[A-Za-z0-9._-]+"
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(settings.TRACE_BATCH_MAX_BYTES)
+
+    @extend_schema(parameters=[PageQuerySerializer], responses={200: EvalSetListOutputSerializer})
+    def list(self, request: Request) -> Response:
+        page = page_of(selectors.eval_set_list(), request.query_params)
+        return Response({"data": EvalSetSerializer(page.rows, many=True).data, "pagination": page.pagination})
+
+    @extend_schema(
+        request=EvalSetCreateInputSerializer,
+        responses={201: EvalSetSerializer, 400: INVALID, 409: OpenApiResponse(description="Name exists.")},
+        summary="Create an eval set from items in the JSONL line format",
+    )
+    def create(self, request: Request) -> Response:
+        incoming = EvalSetCreateInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        eval_set = evaluation_services.eval_set_import(**incoming.validated_data)
+        return Response(EvalSetSerializer(eval_set).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: EvalSetDetailSerializer, 404: NOT_FOUND})
+    def retrieve(self, request: Request, name: str) -> Response:
+        eval_set = selectors.eval_set_get(name=name)
+        eval_set.item_rows = list(selectors.eval_set_items(eval_set=eval_set))  # type: ignore[attr-defined]
+        return Response(EvalSetDetailSerializer(eval_set).data)
+
+
+class EvaluationRunViewSet(viewsets.ViewSet):
+    lookup_field = "evaluation_id"
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(parameters=[PageQuerySerializer], responses={200: EvaluationListOutputSerializer})
+    def list(self, request: Request) -> Response:
+        jobs.jobs_reap()
+        page = page_of(selectors.evaluation_list(), request.query_params)
+        return Response({"data": EvaluationRunSerializer(page.rows, many=True).data, "pagination": page.pagination})
+
+    @extend_schema(
+        request=EvaluationCreateInputSerializer,
+        responses={202: EvaluationRunSerializer, 400: INVALID, 404: NOT_FOUND},
+        summary="Queue an evaluation of a run's checkpoint on an eval set",
+    )
+    def create(self, request: Request) -> Response:
+        incoming = EvaluationCreateInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        evaluation = evaluation_services.evaluation_enqueue(
+            training_run=selectors.training_run_get(run_id=incoming.validated_data["training_run_id"]),
+            eval_set=selectors.eval_set_get(name=incoming.validated_data["eval_set"]),
+            checkpoint=incoming.validated_data["checkpoint"],
+        )
+        return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: EvaluationRunDetailSerializer, 404: NOT_FOUND}, summary="One evaluation, per example")
+    def retrieve(self, request: Request, evaluation_id: str) -> Response:
+        jobs.jobs_reap()
+        evaluation = selectors.evaluation_get(evaluation_id=evaluation_id)
+        evaluation.result_rows = list(selectors.evaluation_results(evaluation=evaluation))  # type: ignore[attr-defined]
+        return Response(EvaluationRunDetailSerializer(evaluation).data)
+
+    @extend_schema(request=None, responses={200: EvaluationRunSerializer, 400: INVALID, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"], url_path="cancel")
+    def cancel(self, request: Request, evaluation_id: str) -> Response:
+        evaluation = evaluation_services.evaluation_cancel(
+            evaluation=selectors.evaluation_get(evaluation_id=evaluation_id)
+        )
+        return Response(EvaluationRunSerializer(evaluation).data)

@@ -19,13 +19,33 @@ class RunStatus(models.TextChoices):
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
-class TrainingRun(models.Model):
+class BackgroundJob(models.Model):
+    """Fields every long job shares, so one liveness check can find jobs whose worker died."""
+
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    worker_pid = models.IntegerField(null=True, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+
+class TrainingRun(BackgroundJob):
     """One SFT run: which data, which config, which code, and what happened."""
 
     run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     dataset_key = models.CharField(max_length=200, db_index=True)
     dataset_build_id = models.UUIDField(null=True, blank=True)
     training_config = models.JSONField(default=dict)
@@ -34,27 +54,16 @@ class TrainingRun(models.Model):
     seed = models.BigIntegerField(default=0)
     git_sha = models.CharField(max_length=64, blank=True, default="")
     artifacts_path = models.CharField(max_length=1024, blank=True, default="")
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True)
     dry_run = models.BooleanField(default=False)
     steps = models.PositiveIntegerField(default=0)
     final_loss = models.FloatField(null=True, blank=True)
     record_count = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    worker_pid = models.IntegerField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-run_id"]
 
     def __str__(self) -> str:
         return f"{self.recipe} on {self.dataset_key} ({self.status})"
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at is None:
-            return None
-        end = self.finished_at or timezone.now()
-        return (end - self.started_at).total_seconds()
 
 
 class TrainingMetric(models.Model):
@@ -73,3 +82,83 @@ class TrainingMetric(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.step}: loss {self.loss}"
+
+
+class CheckpointChoice(models.TextChoices):
+    INITIAL = "initial", "Initial (untrained) weights"
+    FINAL = "final", "Final (trained) weights"
+
+
+class EvalSet(models.Model):
+    """A named, immutable list of held-out questions with expected answers."""
+
+    name = models.CharField(max_length=128, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    description = models.TextField(blank=True, default="")
+    item_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.item_count} items)"
+
+
+class EvalItem(models.Model):
+    eval_set = models.ForeignKey(EvalSet, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    example_id = models.CharField(max_length=128)
+    prompt = models.TextField()
+    expected_answer = models.TextField()
+    category = models.CharField(max_length=64, blank=True, default="")
+    difficulty = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["eval_set", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["eval_set", "position"], name="eval_item_position"),
+            models.UniqueConstraint(fields=["eval_set", "example_id"], name="eval_item_example_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.example_id
+
+
+class EvaluationRun(BackgroundJob):
+    """Greedy generation on an eval set from one checkpoint of a training run, scored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    training_run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="evaluations")
+    eval_set = models.ForeignKey(EvalSet, on_delete=models.PROTECT, related_name="evaluations")
+    checkpoint = models.CharField(max_length=16, choices=CheckpointChoice.choices, default=CheckpointChoice.FINAL)
+    example_count = models.PositiveIntegerField(default=0)
+    accuracy = models.FloatField(null=True, blank=True)
+    format_rate = models.FloatField(null=True, blank=True)
+    per_category = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.eval_set.name} on {self.training_run_id} [{self.checkpoint}] ({self.status})"
+
+
+class EvaluationResult(models.Model):
+    evaluation = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="results")
+    position = models.PositiveIntegerField()
+    example_id = models.CharField(max_length=128)
+    prompt = models.TextField()
+    generated_response = models.TextField()
+    expected_response = models.TextField()
+    predicted_answer = models.TextField(null=True, blank=True)
+    correct = models.BooleanField(default=False)
+    format_ok = models.BooleanField(default=False)
+    score = models.FloatField(default=0.0)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["evaluation", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.example_id}: {'correct' if self.correct else 'wrong'}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from training.models import TrainingMetric, TrainingRun
+from training.models import EvalItem, EvalSet, EvaluationResult, EvaluationRun, TrainingMetric, TrainingRun
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
 
@@ -25,3 +25,38 @@ def training_run_get(*, run_id: Any) -> TrainingRun:
 
 def training_run_metrics(*, run: TrainingRun) -> QuerySet[TrainingMetric]:
     return TrainingMetric.objects.filter(run=run).order_by("step")
+
+
+def eval_set_list() -> QuerySet[EvalSet]:
+    return EvalSet.objects.order_by("name")
+
+
+def eval_set_get(*, name: str) -> EvalSet:
+    eval_set = EvalSet.objects.filter(name=name).first()
+    if eval_set is None:
+        raise NotFound(f"Eval set {name!r} not found.")
+    return eval_set
+
+
+def eval_set_items(*, eval_set: EvalSet) -> QuerySet[EvalItem]:
+    return eval_set.items.order_by("position")
+
+
+def evaluation_list(*, training_run: TrainingRun | None = None) -> QuerySet[EvaluationRun]:
+    runs = EvaluationRun.objects.select_related("eval_set").order_by("-created_at", "-id")
+    return runs if training_run is None else runs.filter(training_run=training_run)
+
+
+def evaluation_get(*, evaluation_id: Any) -> EvaluationRun:
+    evaluation = (
+        EvaluationRun.objects.select_related("eval_set", "training_run")
+        .filter(id=parse_uuid(evaluation_id, what="Evaluation run"))
+        .first()
+    )
+    if evaluation is None:
+        raise NotFound(f"Evaluation run {evaluation_id} not found.")
+    return evaluation
+
+
+def evaluation_results(*, evaluation: EvaluationRun) -> QuerySet[EvaluationResult]:
+    return evaluation.results.order_by("position")

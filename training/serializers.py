@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from training.models import RunStatus
+from training.models import CheckpointChoice, RunStatus
+from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
 
 
 class TrainingMetricSerializer(serializers.Serializer[Any]):
@@ -45,12 +46,97 @@ class TrainingRunDetailSerializer(TrainingRunSerializer):
     metrics = TrainingMetricSerializer(many=True, source="metric_rows")
 
 
-class TrainingRunListQuerySerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
+class TrainingRunListQuerySerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
 
 
 class TrainingRunListOutputSerializer(serializers.Serializer[Any]):
     data = TrainingRunSerializer(many=True)  # type: ignore[assignment]
-    pagination = serializers.JSONField()
+    pagination = PaginationSerializer()
+
+
+class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
+    dataset_key = serializers.CharField(max_length=200)
+    preset = serializers.CharField(max_length=64, required=False, default="sft_tiny")
+    config = serializers.DictField(required=False, allow_null=True, default=None)
+
+
+class EvalItemInputSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(max_length=128, trim_whitespace=False)
+    prompt = serializers.CharField(max_length=50_000, trim_whitespace=False)
+    expected_answer = serializers.CharField(max_length=10_000, trim_whitespace=False)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    difficulty = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class EvalSetCreateInputSerializer(serializers.Serializer[Any]):
+    name = serializers.RegexField(r"^[A-Za-z0-9._-]{1,128}$")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=2_000)
+    items = EvalItemInputSerializer(many=True, allow_empty=False, max_length=10_000)  # type: ignore[call-arg]
+
+
+class EvalSetSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    item_count = serializers.IntegerField()
+
+
+class EvalItemSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(source="example_id")
+    prompt = serializers.CharField()
+    expected_answer = serializers.CharField()
+    category = serializers.CharField()
+    difficulty = serializers.CharField()
+
+
+class EvaluationCreateInputSerializer(serializers.Serializer[Any]):
+    training_run_id = serializers.UUIDField()
+    eval_set = serializers.CharField(max_length=128)
+    checkpoint = serializers.ChoiceField(choices=CheckpointChoice.choices, default=CheckpointChoice.FINAL)
+
+
+class EvaluationResultSerializer(serializers.Serializer[Any]):
+    example_id = serializers.CharField()
+    prompt = serializers.CharField()
+    generated_response = serializers.CharField()
+    expected_response = serializers.CharField()
+    predicted_answer = serializers.CharField(allow_null=True)
+    correct = serializers.BooleanField()
+    format_ok = serializers.BooleanField()
+    score = serializers.FloatField()
+    metadata = serializers.JSONField()
+
+
+class EvaluationRunSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    training_run_id = serializers.UUIDField()
+    eval_set = serializers.CharField(source="eval_set.name")
+    checkpoint = serializers.ChoiceField(choices=CheckpointChoice.choices)
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    example_count = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True)
+    format_rate = serializers.FloatField(allow_null=True)
+    per_category = serializers.JSONField()
+    error = serializers.CharField()
+
+
+class EvaluationRunDetailSerializer(EvaluationRunSerializer):
+    results = EvaluationResultSerializer(many=True, source="result_rows")
+
+
+class EvaluationListOutputSerializer(serializers.Serializer[Any]):
+    data = EvaluationRunSerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+class EvalSetListOutputSerializer(serializers.Serializer[Any]):
+    data = EvalSetSerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+class EvalSetDetailSerializer(EvalSetSerializer):
+    items = EvalItemSerializer(many=True, source="item_rows")

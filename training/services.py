@@ -21,6 +21,7 @@ from django.utils import timezone
 from datasets.selectors import dataset_get
 from datasets.services import dataset_export_lines
 from training.engine.config import ConfigError, SFTConfig, TrainingStackMissing, load_config, parse_config
+from training import jobs
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
 from training.models import FINISHED, RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput
@@ -103,18 +104,39 @@ def _save(run: TrainingRun, *fields: str) -> None:
     _write_manifest(run)
 
 
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def preset_path(name: str) -> str:
+    """A config shipped in ``training/configs``; unknown names list the available ones."""
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+        raise TrainingConfigInvalid(f"Unknown preset {name!r}; available: {names}.", field="preset")
+    return str(path)
+
+
 @transaction.atomic
-def training_run_create(*, dataset_key: str, config_path: str, dry_run: bool = False) -> TrainingRun:
-    """Validates config and dataset, then records a pending run and writes its manifest."""
-    config = config_load(path=config_path)
+def training_run_create(
+    *, dataset_key: str, config_path: str, config: dict[str, Any] | None = None, dry_run: bool = False
+) -> TrainingRun:
+    """Validates config (a file, or a mapping that overrides it) and dataset; records a pending run."""
+    if config is None:
+        parsed = config_load(path=config_path)
+    else:
+        try:
+            parsed = parse_config(config)
+        except ConfigError as exc:
+            raise TrainingConfigInvalid(str(exc), field="config") from None
+        config_path = ""
     dataset = dataset_get(key=dataset_key)
     run = TrainingRun(
         dataset_key=dataset.key,
         dataset_build_id=dataset.build_id,
-        training_config=dataclasses.asdict(config),
-        config_path=str(Path(config_path).resolve()),
-        recipe=recipe_of(config),
-        seed=config.training.seed,
+        training_config=dataclasses.asdict(parsed),
+        config_path=str(Path(config_path).resolve()) if config_path else "",
+        recipe=recipe_of(parsed),
+        seed=parsed.training.seed,
         git_sha=git_sha(),
         dry_run=dry_run,
     )
@@ -127,7 +149,7 @@ def training_run_create(*, dataset_key: str, config_path: str, dry_run: bool = F
 def training_records(*, run: TrainingRun) -> Iterator[dict[str, Any]]:
     """The run's dataset as ``prompt_completion`` records, in manifest order."""
     dataset = dataset_get(key=run.dataset_key)
-    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options={}):
+    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options=None):
         if line.strip():
             yield json.loads(line)
 
@@ -190,18 +212,17 @@ def training_run_execute(*, run: TrainingRun) -> TrainingRun:
     """
     from training.engine.config import ensure_training_stack
 
+    jobs.jobs_reap()
+    run.refresh_from_db()
     if run.status != RunStatus.PENDING:
-        raise InvalidInput(f"Run {run.run_id} is {run.status}, not pending.", field="status")
+        return run
     try:
         ensure_training_stack()
     except TrainingStackMissing as exc:
         training_run_fail(run=run, message=str(exc))
         raise TrainingStackUnavailable(str(exc)) from None
-    run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.heartbeat_at = run.started_at
-    run.worker_pid = os.getpid()
-    _save(run, "status", "started_at", "heartbeat_at", "worker_pid")
+    jobs.job_claim(run)
+    _write_manifest(run)
     try:
         from training.engine.sft import TrainingError, run_sft
 
@@ -209,7 +230,7 @@ def training_run_execute(*, run: TrainingRun) -> TrainingRun:
         run.record_count = len(records)
         run.save(update_fields=["record_count"])
         directory = Path(run.artifacts_path)
-        with open(directory / METRICS, "a", encoding="utf-8") as log:
+        with jobs.heartbeat(run), open(directory / METRICS, "a", encoding="utf-8") as log:
             result = run_sft(
                 records=records,
                 config=run_config(run),
@@ -224,9 +245,25 @@ def training_run_execute(*, run: TrainingRun) -> TrainingRun:
     except Exception as exc:
         training_run_fail(run=run, message=f"{exc.__class__.__name__}: {exc}")
         raise
-    run.status = RunStatus.SUCCEEDED
-    run.steps = result.steps
-    run.final_loss = result.final_loss
-    run.finished_at = timezone.now()
-    _save(run, "status", "steps", "final_loss", "finished_at")
+    # A run cancelled during its last steps stays cancelled.
+    TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.SUCCEEDED, steps=result.steps, final_loss=result.final_loss, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    _write_manifest(run)
+    return run
+
+
+def write_manifest_of(*, run_id: Any) -> None:
+    _write_manifest(TrainingRun.objects.get(run_id=run_id))
+
+
+def training_run_enqueue(*, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None) -> TrainingRun:
+    """Records a pending run and queues it for the worker once the transaction commits."""
+    from training import tasks
+
+    with transaction.atomic():
+        run = training_run_create(dataset_key=dataset_key, config_path=preset_path(preset or "sft_tiny"), config=config)
+        run_id = str(run.run_id)
+        transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
     return run

@@ -1,0 +1,34 @@
+"""Admin forms for starting jobs; choices come from selectors, work from services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from training.models import CheckpointChoice, EvaluationRun
+from training.services import PRESETS_DIR
+
+
+class StartTrainingForm(forms.Form):
+    dataset_key = forms.CharField(max_length=200, help_text="Key of a built dataset, e.g. arith-1.0")
+    preset = forms.ChoiceField(choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [(p.stem, p.stem) for p in sorted(PRESETS_DIR.glob("*.yaml"))]  # type: ignore[attr-defined]
+
+
+class StartEvaluationForm(forms.Form):
+    eval_set = forms.CharField(max_length=128, help_text="Name of an imported eval set")
+    checkpoint = forms.ChoiceField(choices=CheckpointChoice.choices, initial=CheckpointChoice.FINAL)
+
+
+class CompareEvaluationsForm(forms.Form):
+    before = forms.ModelChoiceField(queryset=EvaluationRun.objects.none())
+    after = forms.ModelChoiceField(queryset=EvaluationRun.objects.none())
+
+    def __init__(self, *args: Any, evaluations: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("before", "after"):
+            self.fields[name].queryset = evaluations  # type: ignore[attr-defined]

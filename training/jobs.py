@@ -1,0 +1,105 @@
+"""Background jobs: claiming, heartbeats, and marking jobs whose worker died as failed.
+
+A job is claimed by the worker process that runs it (pid and host recorded). While it
+runs, a heartbeat thread stamps ``heartbeat_at`` every few seconds. A job still marked
+``running`` whose process is gone (same host) or whose heartbeat stopped is failed by
+``jobs_reap``, which the API, the admin and every new job call.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import connection
+from django.utils import timezone
+
+from training.models import BackgroundJob, EvaluationRun, RunStatus, TrainingRun
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER = timedelta(seconds=60)
+
+
+def _process_alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        return state not in {"Z", "X"}
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def job_is_dead(job: BackgroundJob) -> bool:
+    if job.status != RunStatus.RUNNING:
+        return False
+    if job.worker_host == socket.gethostname() and job.worker_pid and not _process_alive(job.worker_pid):
+        return True
+    beat = job.heartbeat_at or job.started_at
+    return beat is None or timezone.now() - beat > STALE_AFTER
+
+
+def job_claim(job: BackgroundJob) -> None:
+    now = timezone.now()
+    job.status = RunStatus.RUNNING
+    job.started_at = now
+    job.heartbeat_at = now
+    job.worker_pid = os.getpid()
+    job.worker_host = socket.gethostname()
+    job.save(update_fields=["status", "started_at", "heartbeat_at", "worker_pid", "worker_host"])
+
+
+@contextmanager
+def heartbeat(job: BackgroundJob, *, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+    """Stamps ``heartbeat_at`` from a thread while the body runs (its own DB connection)."""
+    stop = threading.Event()
+    model = type(job)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                model.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 5)
+
+
+def jobs_reap() -> int:
+    """Fails every running job whose worker is gone; returns how many it failed."""
+    failed = 0
+    for model in (TrainingRun, EvaluationRun):
+        for job in model.objects.filter(status=RunStatus.RUNNING):
+            if job_is_dead(job):
+                updated = model.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED,
+                    finished_at=timezone.now(),
+                    error=(
+                        f"The worker (pid {job.worker_pid} on {job.worker_host or 'unknown host'}) stopped "
+                        "before the job finished; restart `python manage.py db_worker` and start the job again."
+                    ),
+                )
+                failed += updated
+                if updated and isinstance(job, TrainingRun):
+                    from training.services import write_manifest_of
+
+                    write_manifest_of(run_id=job.run_id)
+    return failed

@@ -1,0 +1,40 @@
+"""A before/after markdown report comparing two evaluation runs on the same eval set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from training.evaluation import evaluation_report, report_markdown
+from training.selectors import evaluation_get
+from tunix_rt.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Compare two evaluation runs (overall, per category, changed examples) as markdown."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--before", required=True, help="evaluation run id (e.g. the initial weights)")
+        parser.add_argument("--after", required=True, help="evaluation run id (e.g. the final weights)")
+        parser.add_argument("--output", help="write the markdown here instead of standard output")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = evaluation_report(
+                before=evaluation_get(evaluation_id=options["before"]),
+                after=evaluation_get(evaluation_id=options["after"]),
+            )
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        text = report_markdown(report)
+        if not options["output"]:
+            self.stdout.write(text, ending="")
+            return
+        target = Path(options["output"])
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        self.stdout.write(f"Report written to {target}")

@@ -1,0 +1,43 @@
+"""Evaluate a training run's checkpoint on an eval set; the last line is machine-readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from training.engine.config import TrainingStackMissing, ensure_training_stack
+from training.evaluation import evaluation_create, evaluation_execute
+from training.models import CheckpointChoice, RunStatus
+from training.selectors import eval_set_get, training_run_get
+from tunix_rt.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Generate greedily from RUN's checkpoint on the eval set and score it. Last line: accuracy=… format_rate=… eval_run=…"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--run", required=True, help="training run id")
+        parser.add_argument("--eval-set", required=True, help="eval set name")
+        parser.add_argument("--checkpoint", choices=CheckpointChoice.values, default=CheckpointChoice.FINAL)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            ensure_training_stack()
+        except TrainingStackMissing as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            evaluation = evaluation_create(
+                training_run=training_run_get(run_id=options["run"]),
+                eval_set=eval_set_get(name=options["eval_set"]),
+                checkpoint=options["checkpoint"],
+            )
+            self.stdout.write(f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…")
+            evaluation = evaluation_execute(evaluation=evaluation)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        if evaluation.status != RunStatus.SUCCEEDED:
+            raise CommandError(f"Evaluation {evaluation.id} {evaluation.status}: {evaluation.error}")
+        for name, row in evaluation.per_category.items():
+            self.stdout.write(f"  {name}: accuracy={row['accuracy']:.3f} format_rate={row['format_rate']:.3f} (n={row['count']})")
+        self.stdout.write(f"accuracy={evaluation.accuracy:.4f} format_rate={evaluation.format_rate:.4f} eval_run={evaluation.id}")

@@ -1,0 +1,24 @@
+"""Task entry points for the background worker (``python manage.py db_worker``).
+
+They fetch by id and call a service; they hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def train(run_id: str) -> str:
+    from training.services import training_run_execute
+    from training.selectors import training_run_get
+
+    return str(training_run_execute(run=training_run_get(run_id=run_id)).status)
+
+
+@task()
+def evaluate(evaluation_id: str) -> str:
+    from training.evaluation import evaluation_execute
+    from training.selectors import evaluation_get
+
+    return str(evaluation_execute(evaluation=evaluation_get(evaluation_id=evaluation_id)).status)
