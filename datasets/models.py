@@ -1,1 +1,88 @@
 """Datasets: immutable, versioned selections of traces (see DESIGN §2, §6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class SelectionStrategy(models.TextChoices):
+    LATEST = "latest", "Latest"
+    RANDOM = "random", "Random (seeded)"
+
+
+class Dataset(models.Model):
+    """A frozen selection of traces; every field is written once by ``dataset_build``.
+
+    The manifest is derived from these rows and the ordered ``items``; nothing here
+    changes after the build, except that recorded export digests are added.
+    """
+
+    key = models.CharField(max_length=200, unique=True, editable=False)
+    name = models.CharField(max_length=128, editable=False)
+    version = models.CharField(max_length=64, editable=False)
+    build_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    filters = models.JSONField(default=dict, blank=True, editable=False)
+    status_filter = models.CharField(max_length=16, blank=True, default="", editable=False)
+    tag_filter = models.JSONField(default=list, blank=True, editable=False)
+    explicit_selection = models.BooleanField(default=False, editable=False)
+    selection_strategy = models.CharField(
+        max_length=16, choices=SelectionStrategy.choices, default=SelectionStrategy.LATEST, editable=False
+    )
+    seed = models.BigIntegerField(null=True, blank=True, editable=False)
+    limit = models.PositiveIntegerField(editable=False)
+    trace_count = models.PositiveIntegerField(default=0, editable=False)
+    stats = models.JSONField(default=dict, blank=True, editable=False)
+    session_id = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    parent_dataset = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", editable=False
+    )
+    training_run_id = models.CharField(max_length=255, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DatasetItem(models.Model):
+    """One member of a dataset; ``trace_id`` is a plain UUID so it outlives the trace."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    trace_id = models.UUIDField(db_index=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["dataset", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "position"], name="dataset_item_position_uniq"),
+            models.UniqueConstraint(fields=["dataset", "trace_id"], name="dataset_item_trace_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}#{self.position}: {self.trace_id}"
+
+
+class DatasetExport(models.Model):
+    """The SHA-256 and line count of one (format, options) export, recorded the first time it is computed."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=64)
+    options_key = models.CharField(max_length=64, help_text="SHA-256 of the canonical JSON of the options.")
+    options = models.JSONField(default=dict, blank=True)
+    sha256 = models.CharField(max_length=64)
+    line_count = models.PositiveIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["format", "options_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "format", "options_key"], name="dataset_export_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} {self.format}: {self.sha256[:12]}"

@@ -16,6 +16,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from datasets.services import dataset_build
+from datasets.services.build import LIMIT_MAX, NAME_PATTERN
 from traces import selectors, services
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
@@ -24,6 +26,11 @@ from tunix_rt.errors import DomainError
 
 class TagForm(forms.Form):
     tag = forms.RegexField(regex=TAG_PATTERN, max_length=64, help_text="Letters, digits, '_', '.', ':' and '-'.")
+
+
+class BuildDatasetForm(forms.Form):
+    name = forms.RegexField(regex=NAME_PATTERN, max_length=128, help_text="Letters, digits, '.', '_' and '-'.")
+    version = forms.RegexField(regex=NAME_PATTERN, max_length=64, help_text="The dataset key is name-version.")
 
 
 class TraceAdminForm(forms.ModelForm):
@@ -42,7 +49,7 @@ class TraceAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     filter_horizontal = ["tags"]
-    actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two"]
+    actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two", "build_dataset"]
     readonly_fields = [
         "id",
         "created_at",
@@ -173,6 +180,36 @@ class TraceAdmin(admin.ModelAdmin):
             return None
         url = reverse("admin:traces_trace_compare")
         return HttpResponseRedirect(f"{url}?{urlencode({'base': str(ids[0]), 'other': str(ids[1])})}")
+
+    @admin.action(description="Build dataset from selection")
+    def build_dataset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = BuildDatasetForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            ids = list(queryset.values_list("id", flat=True)[: LIMIT_MAX + 1])
+            if len(ids) > LIMIT_MAX:
+                self.message_user(request, f"Select at most {LIMIT_MAX} traces for one dataset.", messages.ERROR)
+                return None
+            try:
+                dataset = dataset_build(
+                    name=form.cleaned_data["name"], version=form.cleaned_data["version"], limit=len(ids), trace_ids=ids
+                )
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return None
+            url = reverse("admin:datasets_dataset_change", args=[dataset.pk])
+            message = format_html('Built dataset <a href="{}">{}</a> with {} trace(s).', url, dataset.key, len(ids))
+            self.message_user(request, message, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Build a dataset from the selected traces",
+            "form": form,
+            "queryset": queryset,
+            "action": "build_dataset",
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/traces/trace/action_form.html", context)
 
     def get_urls(self) -> list[Any]:
         extra = [path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare")]

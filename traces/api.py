@@ -15,7 +15,6 @@ from traces import generation, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
 from traces.models import Trace
-from tunix_rt.pagination import PageQuerySerializer, page_of
 from traces.serializers import (
     GenerateInputSerializer,
     GenerateOutputSerializer,
@@ -35,6 +34,7 @@ from traces.serializers import (
     UngarGenerateInputSerializer,
     UngarStatusSerializer,
 )
+from tunix_rt.pagination import PageQuerySerializer, page_of
 
 ERRORS = {
     400: OpenApiResponse(description="Validation error (DRF field errors)."),

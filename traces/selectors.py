@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import FloatField, OuterRef, Prefetch, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models import Exists, FloatField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
 
+from traces.filters import filter_meta
 from traces.models import Score, Tag, Trace
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
@@ -87,3 +89,58 @@ def trace_compare(*, base_id: Any, other_id: Any) -> dict[str, dict[str, Any]]:
             "payload": trace,
         }
     return sides
+
+
+EXPORT_COLUMNS = ("id", "created_at", "trace_version", "prompt", "final_answer", "steps", "meta")
+
+
+def trace_selection(
+    *,
+    filters: dict[str, Any] | None = None,
+    status: str | None = None,
+    tags: Sequence[str] = (),
+    trace_ids: Sequence[uuid.UUID] | None = None,
+) -> QuerySet[Trace]:
+    """Traces matching every condition, newest first with ``id`` as tie-break; all filtering is SQL.
+
+    ``filters`` maps ``meta`` key paths (``a__b`` for nesting) to JSON values that must be equal;
+    every tag in ``tags`` must be present. No columns are restricted: callers take ``values_list``.
+    """
+    traces = Trace.objects.all()
+    if trace_ids is not None:
+        traces = traces.filter(id__in=list(trace_ids))
+    if filters:
+        traces = filter_meta(traces, filters)
+    if status:
+        traces = traces.filter(status=status)
+    through = Trace.tags.through
+    for tag in tags:
+        traces = traces.filter(Exists(through.objects.filter(trace_id=OuterRef("pk"), tag__name=tag)))
+    return traces.order_by("-created_at", "-id")
+
+
+def trace_ids_existing(*, trace_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``trace_ids`` are stored, in one query."""
+    return set(Trace.objects.filter(id__in=list(trace_ids)).values_list("id", flat=True))
+
+
+def traces_for_export(*, trace_ids: Sequence[uuid.UUID]) -> QuerySet[Trace]:
+    """The stored traces among ``trace_ids`` with the columns exports read, in one query, unordered."""
+    return Trace.objects.filter(id__in=list(trace_ids)).only(*EXPORT_COLUMNS).order_by()
+
+
+def trace_sizes(*, trace_ids: Sequence[uuid.UUID], chunk_size: int = 500) -> Iterator[tuple[int, int]]:
+    """``(step_count, prompt + final answer + step content characters)`` per stored trace, one query per chunk.
+
+    Prompt and answer are measured in the database; only one chunk's steps is held at a time.
+    """
+    ids = list(trace_ids)
+    for start in range(0, len(ids), chunk_size):
+        rows = (
+            Trace.objects.filter(id__in=ids[start : start + chunk_size])
+            .annotate(text_chars=Length("prompt") + Length("final_answer"))
+            .order_by()
+            .values_list("step_count", "text_chars", "steps")
+        )
+        for step_count, text_chars, steps in rows:
+            yield step_count, text_chars + sum(len(str(step.get("content", ""))) for step in steps)

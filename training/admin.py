@@ -81,10 +81,8 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         )  # fmt: skip
         if not rows:
             return "No evaluation yet."
-        return format_html(
-            "<table><tr><th>eval set</th><th>weights</th><th>status</th><th>accuracy</th><th>format</th></tr>{}</table>",
-            rows,
-        )
+        header = "<tr><th>eval set</th><th>weights</th><th>status</th><th>accuracy</th><th>format</th></tr>"
+        return format_html("<table>{}{}</table>", format_html(header), rows)
 
     @admin.display(description="metrics")
     def metrics_table(self, obj: TrainingRun) -> str:
@@ -206,7 +204,16 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "status", "eval_set", "training_run", "checkpoint", "accuracy_pct", "format_pct", "created_at"]
+    list_display = [
+        "id",
+        "status",
+        "eval_set",
+        "training_run",
+        "checkpoint",
+        "accuracy_pct",
+        "format_pct",
+        "created_at",
+    ]
     list_filter = ["status", "checkpoint", "eval_set"]
     list_select_related = ["eval_set", "training_run"]
     readonly_fields = [
@@ -233,7 +240,9 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
             ((name, row["count"], _pct(row["accuracy"]), _pct(row["format_rate"]))
              for name, row in obj.per_category.items()),
         )  # fmt: skip
-        return format_html("<table><tr><th>category</th><th>n</th><th>accuracy</th><th>format</th></tr>{}</table>", rows)
+        return format_html(
+            "<table><tr><th>category</th><th>n</th><th>accuracy</th><th>format</th></tr>{}</table>", rows
+        )
 
     @admin.display(description="examples")
     def results_link(self, obj: EvaluationRun) -> str:
@@ -265,8 +274,8 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
 
 @admin.register(EvaluationResult)
 class EvaluationResultAdmin(ReadOnlyAdmin):
-    list_display = ["example_id", "prompt", "expected_response", "predicted_answer", "correct", "format_ok"]
-    list_filter = [OutcomeFilter, "correct", "format_ok", "metadata__category"]
+    list_display = ["example_id", "category", "prompt", "expected_response", "predicted_answer", "correct", "format_ok"]
+    list_filter = [OutcomeFilter, "category", "evaluation__checkpoint"]
     search_fields = ["prompt", "example_id"]
     readonly_fields = [
         "evaluation", "example_id", "prompt", "expected_response", "predicted_answer", "generated_response",

@@ -132,7 +132,9 @@ class EvaluationRunViewSet(viewsets.ViewSet):
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: EvaluationRunDetailSerializer, 404: NOT_FOUND}, summary="One evaluation, per example")
+    @extend_schema(
+        responses={200: EvaluationRunDetailSerializer, 404: NOT_FOUND}, summary="One evaluation, per example"
+    )
     def retrieve(self, request: Request, evaluation_id: str) -> Response:
         jobs.jobs_reap()
         evaluation = selectors.evaluation_get(evaluation_id=evaluation_id)

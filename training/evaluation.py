@@ -149,7 +149,7 @@ def aggregate(results: Sequence[EvaluationResult]) -> tuple[float, float, dict[s
     """Exact-match accuracy and format rate overall and per category."""
     groups: dict[str, list[EvaluationResult]] = defaultdict(list)
     for result in results:
-        groups[result.metadata.get("category") or "uncategorised"].append(result)
+        groups[result.category or "uncategorised"].append(result)
 
     def rates(rows: Sequence[EvaluationResult]) -> tuple[float, float]:
         if not rows:
@@ -208,6 +208,7 @@ def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outp
             prompt=item.prompt,
             generated_response=output,
             expected_response=item.expected_answer,
+            category=item.category,
             metadata={"category": item.category, "difficulty": item.difficulty},
             **score_example(generated=output, expected=item.expected_answer),
         )
@@ -259,6 +260,13 @@ def evaluation_report(*, before: EvaluationRun, after: EvaluationRun) -> dict[st
     }  # fmt: skip
 
 
+def _outcome_cell(side: dict[str, Any]) -> str:
+    mark = "correct" if side["correct"] else "wrong"
+    fmt = "" if side["format_ok"] else ", bad format"
+    answer = str(side["answer"]).replace("|", "\\|")
+    return f"{answer} ({mark}{fmt})"
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -291,15 +299,8 @@ def report_markdown(report: dict[str, Any]) -> str:
     if report["changed"]:
         lines += ["| example | expected | before | after |", "|---|---|---|---|"]
         for change in report["changed"]:
-            def cell(side: dict[str, Any]) -> str:
-                mark = "correct" if side["correct"] else "wrong"
-                fmt = "" if side["format_ok"] else ", bad format"
-                answer = str(side["answer"]).replace("|", "\\|")
-                return f"{answer} ({mark}{fmt})"
-
-            lines.append(
-                f"| {change['example_id']} | {change['expected']} | {cell(change['before'])} | {cell(change['after'])} |"
-            )
+            before, after = _outcome_cell(change["before"]), _outcome_cell(change["after"])
+            lines.append(f"| {change['example_id']} | {change['expected']} | {before} | {after} |")
     else:
         lines.append("No example changed outcome.")
     return "\n".join(lines) + "\n"

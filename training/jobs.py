@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -65,7 +66,7 @@ def job_claim(job: BackgroundJob) -> None:
 def heartbeat(job: BackgroundJob, *, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
     """Stamps ``heartbeat_at`` from a thread while the body runs (its own DB connection)."""
     stop = threading.Event()
-    model = type(job)
+    model: Any = type(job)
 
     def beat() -> None:
         try:

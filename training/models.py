@@ -155,6 +155,7 @@ class EvaluationResult(models.Model):
     correct = models.BooleanField(default=False)
     format_ok = models.BooleanField(default=False)
     score = models.FloatField(default=0.0)
+    category = models.CharField(max_length=64, blank=True, default="", db_index=True)
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from datasets.selectors import dataset_get
 from datasets.services import dataset_export_lines
-from training.engine.config import ConfigError, SFTConfig, TrainingStackMissing, load_config, parse_config
 from training import jobs
+from training.engine.config import ConfigError, SFTConfig, TrainingStackMissing, load_config, parse_config
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
 from training.models import FINISHED, RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput
@@ -35,7 +35,11 @@ def git_sha() -> str:
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv
             ["git", "rev-parse", "HEAD"],  # noqa: S607
-            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5, check=False,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return ""
@@ -192,7 +196,8 @@ class RunCancelled(Exception):
 def _record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: Any) -> None:
     loss = metrics.get("loss")
     TrainingMetric.objects.update_or_create(
-        run=run, step=step,
+        run=run,
+        step=step,
         defaults={"loss": loss, "eval_loss": metrics.get("eval_loss"), "learning_rate": metrics.get("learning_rate")},
     )
     log.write(json.dumps({"step": step, **metrics}, sort_keys=True) + "\n")
@@ -258,7 +263,9 @@ def write_manifest_of(*, run_id: Any) -> None:
     _write_manifest(TrainingRun.objects.get(run_id=run_id))
 
 
-def training_run_enqueue(*, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None) -> TrainingRun:
+def training_run_enqueue(
+    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None
+) -> TrainingRun:
     """Records a pending run and queues it for the worker once the transaction commits."""
     from training import tasks
 

@@ -10,8 +10,8 @@ from django_tasks import task
 
 @task()
 def train(run_id: str) -> str:
-    from training.services import training_run_execute
     from training.selectors import training_run_get
+    from training.services import training_run_execute
 
     return str(training_run_execute(run=training_run_get(run_id=run_id)).status)
 

@@ -17,6 +17,7 @@ def api_root(request: Request) -> Response:
     return Response(
         {
             "traces": reverse("trace-list", request=request),
+            "datasets": reverse("dataset-list", request=request),
             "training_runs": reverse("training-run-list", request=request),
             "health": reverse("health", request=request),
             "schema": reverse("schema", request=request),
@@ -35,6 +36,7 @@ api_patterns: list[URLPattern | URLResolver] = [
         name="docs",
     ),
     path("", include("traces.urls")),
+    path("", include("datasets.urls")),
     path("", include("training.urls")),
 ]
 

@@ -143,9 +143,7 @@ def ensure_training_stack() -> None:
         if not found:
             missing.append(name)
     if missing:
-        raise TrainingStackMissing(
-            f"training stack not installed (missing: {', '.join(missing)}); run: {INSTALL_HINT}"
-        )
+        raise TrainingStackMissing(f"training stack not installed (missing: {', '.join(missing)}); run: {INSTALL_HINT}")
 
 
 def _parse_model(d: dict[str, Any]) -> ModelConfig:

@@ -49,8 +49,7 @@ def encode_records(
         length = len(prompt_ids) + len(completion_ids)
         if length > max_seq_len:
             raise DataError(
-                f"record {_label(record, i)} is {length} tokens long, more than "
-                f"training.max_seq_len={max_seq_len}"
+                f"record {_label(record, i)} is {length} tokens long, more than training.max_seq_len={max_seq_len}"
             )
         tokens[i, :length] = prompt_ids + completion_ids
         mask[i, len(prompt_ids) : length] = 1
@@ -74,9 +73,7 @@ def iter_training_inputs(
     """Yield exactly `num_batches` Tunix `TrainingInput` batches in a seeded order."""
     from tunix.sft.peft_trainer import TrainingInput
 
-    order = batch_indices(
-        num_records=tokens.shape[0], batch_size=batch_size, num_batches=num_batches, seed=seed
-    )
+    order = batch_indices(num_records=tokens.shape[0], batch_size=batch_size, num_batches=num_batches, seed=seed)
     for idx in order:
         yield TrainingInput(input_tokens=tokens[idx], input_mask=mask[idx])
 

@@ -135,9 +135,7 @@ def build_model(*, spec: ModelSpec) -> nnx.Module:
         return init_tiny_model(fields=spec.model_config, seed=spec.seed)
     if spec.base_checkpoint_path is None:
         raise ModelLoadError("checkpoint mode needs a base checkpoint path")
-    model = load_base_model(
-        fields=spec.model_config, checkpoint_path=Path(spec.base_checkpoint_path), dtype=spec.dtype
-    )
+    model = load_base_model(fields=spec.model_config, checkpoint_path=Path(spec.base_checkpoint_path), dtype=spec.dtype)
     if spec.lora is not None:
         model = apply_lora(model=model, lora=LoraConfig(**spec.lora), seed=spec.seed)
     return model

@@ -80,9 +80,7 @@ def run_sft(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         processor, tokenizer_path, spec = _prepare(records=records, config=config, run_dir=run_dir)
-        tokens, mask = encode_records(
-            records=records, processor=processor, max_seq_len=config.training.max_seq_len
-        )
+        tokens, mask = encode_records(records=records, processor=processor, max_seq_len=config.training.max_seq_len)
     except (DataError, TokenizerError, ModelLoadError, ConfigError) as exc:
         raise TrainingError(str(exc)) from exc
     spec.save(run_dir)
@@ -120,9 +118,7 @@ def run_sft(
     )
 
 
-def _prepare(
-    *, records: Sequence[Mapping[str, Any]], config: SFTConfig, run_dir: Path
-) -> tuple[Any, Path, ModelSpec]:
+def _prepare(*, records: Sequence[Mapping[str, Any]], config: SFTConfig, run_dir: Path) -> tuple[Any, Path, ModelSpec]:
     tokenizer_dir = run_dir / "tokenizer"
     model = config.model
     if model.mode == "tiny":

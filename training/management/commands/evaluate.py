@@ -14,7 +14,10 @@ from tunix_rt.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Generate greedily from RUN's checkpoint on the eval set and score it. Last line: accuracy=… format_rate=… eval_run=…"
+    help = (
+        "Generate greedily from RUN's checkpoint on the eval set and score it. "
+        "Last line: accuracy=… format_rate=… eval_run=…"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--run", required=True, help="training run id")
@@ -32,12 +35,18 @@ class Command(BaseCommand):
                 eval_set=eval_set_get(name=options["eval_set"]),
                 checkpoint=options["checkpoint"],
             )
-            self.stdout.write(f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…")
+            self.stdout.write(
+                f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…"
+            )
             evaluation = evaluation_execute(evaluation=evaluation)
         except DomainError as exc:
             raise CommandError(exc.message) from None
         if evaluation.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Evaluation {evaluation.id} {evaluation.status}: {evaluation.error}")
         for name, row in evaluation.per_category.items():
-            self.stdout.write(f"  {name}: accuracy={row['accuracy']:.3f} format_rate={row['format_rate']:.3f} (n={row['count']})")
-        self.stdout.write(f"accuracy={evaluation.accuracy:.4f} format_rate={evaluation.format_rate:.4f} eval_run={evaluation.id}")
+            self.stdout.write(
+                f"  {name}: accuracy={row['accuracy']:.3f} format_rate={row['format_rate']:.3f} (n={row['count']})"
+            )
+        self.stdout.write(
+            f"accuracy={evaluation.accuracy:.4f} format_rate={evaluation.format_rate:.4f} eval_run={evaluation.id}"
+        )

@@ -52,4 +52,6 @@ class Command(BaseCommand):
             eval_set = eval_set_import(name=options["name"], items=items, description=options["description"])
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(self.style.SUCCESS(f"Imported eval set {eval_set.name!r} with {eval_set.item_count} item(s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Imported eval set {eval_set.name!r} with {eval_set.item_count} item(s).")
+        )

@@ -6,9 +6,7 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "training: needs the optional JAX/Tunix stack (requirements-training.txt)"
-    )
+    config.addinivalue_line("markers", "training: needs the optional JAX/Tunix stack (requirements-training.txt)")
 
 
 def addition_records(count: int) -> list[dict[str, Any]]:

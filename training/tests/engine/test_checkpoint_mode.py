@@ -115,9 +115,7 @@ def test_lora_sft_from_checkpoint_then_sample(tmp_path: Path, base_model_dir: di
     result = run_sft(records=addition_records(32), config=checkpoint_config(base_model_dir), run_dir=tmp_path)
     assert result.steps == 12
     assert result.losses[-1] < result.losses[0]
-    assert (tmp_path / "tokenizer" / "tokenizer.model").read_bytes() == base_model_dir[
-        "tokenizer"
-    ].read_bytes()
+    assert (tmp_path / "tokenizer" / "tokenizer.model").read_bytes() == base_model_dir["tokenizer"].read_bytes()
     spec = json.loads((tmp_path / "model.json").read_text())
     assert spec["mode"] == "checkpoint"
     assert spec["lora"]["rank"] == 4
@@ -127,10 +125,7 @@ def test_lora_sft_from_checkpoint_then_sample(tmp_path: Path, base_model_dir: di
     lora_initial = jax.tree.leaves(nnx.state(initial, nnx.LoRAParam))
     lora_final = jax.tree.leaves(nnx.state(final, nnx.LoRAParam))
     assert lora_final, "LoRA adapters were not applied"
-    assert any(
-        not np.array_equal(np.asarray(a), np.asarray(b))
-        for a, b in zip(lora_initial, lora_final, strict=True)
-    )
+    assert any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(lora_initial, lora_final, strict=True))
     base_before = jax.tree.leaves(nnx.state(base_model_dir["model"], nnx.Param))
     base_after = jax.tree.leaves(nnx.state(final, nnx.Param))
     for a, b in zip(base_before, base_after, strict=True):

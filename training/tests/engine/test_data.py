@@ -47,9 +47,7 @@ def test_too_long_record_is_named() -> None:
     from training.engine.data import DataError, encode_records
 
     records = [{"prompt": "ab", "completion": "c"}, {"id": "t-9", "prompt": "abc", "completion": "de"}]
-    with pytest.raises(
-        DataError, match=r"record 1 \(id t-9\) is 7 tokens long, more than training.max_seq_len=6"
-    ):
+    with pytest.raises(DataError, match=r"record 1 \(id t-9\) is 7 tokens long, more than training.max_seq_len=6"):
         encode_records(records=records, processor=CharProcessor(), max_seq_len=6)
 
 
@@ -82,9 +80,7 @@ def test_training_inputs_with_fitted_tokenizer(tmp_path: Path) -> None:
     from training.engine.tokenizer import fit_tokenizer, load_tokenizer
 
     records = addition_records(20)
-    processor = load_tokenizer(
-        path=fit_tokenizer(texts=record_texts(records), out_dir=tmp_path, vocab_size=96)
-    )
+    processor = load_tokenizer(path=fit_tokenizer(texts=record_texts(records), out_dir=tmp_path, vocab_size=96))
     tokens, mask = encode_records(records=records, processor=processor, max_seq_len=96)
     row = tokens[0].tolist()
     completion_ids = [t for t, m in zip(row, mask[0].tolist(), strict=True) if m]

@@ -112,12 +112,8 @@ def test_empty_records_and_too_long_records(tmp_path: Path) -> None:
         run_sft(records=addition_records(4), config=small_config(max_seq_len=16), run_dir=tmp_path / "long")
 
 
-@pytest.mark.parametrize(
-    "error", [MemoryError(), RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating")]
-)
-def test_out_of_memory_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
-) -> None:
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating")])
+def test_out_of_memory_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     from training.engine import sft
 
     def boom(**kwargs: Any) -> list[float]:

@@ -1,0 +1,140 @@
+"""Thin DRF views for datasets: validate input, call one service or selector, shape output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from datasets import selectors, services
+from datasets.formats import ExportOptions
+from datasets.models import Dataset
+from datasets.serializers import (
+    DatasetBuildInputSerializer,
+    DatasetBuildOutputSerializer,
+    DatasetExportQuerySerializer,
+    DatasetExportRecordSerializer,
+    DatasetListItemSerializer,
+    DatasetListOutputSerializer,
+    DatasetListQuerySerializer,
+    DatasetManifestSerializer,
+)
+
+ERRORS = {
+    400: OpenApiResponse(description="Validation error (DRF field errors)."),
+    401: OpenApiResponse(description="Authentication required."),
+}
+NOT_FOUND = {404: OpenApiResponse(description="No such dataset.")}
+
+
+class NDJSONRenderer(BaseRenderer):
+    """Lets clients ask for ``application/x-ndjson``; an error body then comes as one JSON line."""
+
+    media_type = "application/x-ndjson"
+    format = "ndjson"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+class _NoFormatOverride:
+    URL_FORMAT_OVERRIDE = None
+
+
+class ExportNegotiation(DefaultContentNegotiation):
+    """On the export, ``?format=`` names the export format, not a DRF renderer (URL_FORMAT_OVERRIDE)."""
+
+    settings = _NoFormatOverride  # type: ignore[assignment]
+
+
+EXPORT_VIEW_OPTIONS: dict[str, Any] = {
+    "content_negotiation_class": ExportNegotiation,
+    "renderer_classes": [JSONRenderer, NDJSONRenderer],
+}
+
+
+class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
+    lookup_field = "key"
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return selectors.dataset_list()
+
+    @extend_schema(
+        parameters=[DatasetListQuerySerializer],
+        responses={200: DatasetListOutputSerializer, **ERRORS},
+        summary="List datasets, newest first",
+    )
+    def list(self, request: Request) -> Response:
+        page = DatasetListQuerySerializer(data=request.query_params)
+        page.is_valid(raise_exception=True)
+        limit, offset = page.validated_data["limit"], page.validated_data["offset"]
+        rows = list(self.get_queryset()[offset : offset + limit + 1])
+        next_offset = offset + limit if len(rows) > limit else None
+        body = {
+            "data": DatasetListItemSerializer(rows[:limit], many=True).data,
+            "pagination": {"limit": limit, "offset": offset, "next_offset": next_offset},
+        }
+        return Response(body)
+
+    @extend_schema(
+        request=DatasetBuildInputSerializer,
+        responses={201: DatasetBuildOutputSerializer, 409: OpenApiResponse(description="Key exists."), **ERRORS},
+        summary="Freeze a selection of traces into a new, immutable dataset",
+    )
+    def build(self, request: Request) -> Response:
+        incoming = DatasetBuildInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        dataset = services.dataset_build(
+            name=data["dataset_name"],
+            version=data["dataset_version"],
+            filters=data["filters"],
+            limit=data["limit"],
+            strategy=data["selection_strategy"],
+            seed=data["seed"],
+            session_id=data["session_id"],
+            parent_dataset_key=data["parent_dataset_id"],
+            training_run_id=data["training_run_id"],
+            status=data["status"],
+            tags=data["tags"],
+            trace_ids=data["trace_ids"],
+        )
+        body: dict[str, Any] = {
+            "key": dataset.key,
+            "build_id": dataset.build_id,
+            "trace_count": dataset.trace_count,
+            "manifest_path": str(selectors.manifest_path(dataset=dataset)),
+        }
+        return Response(DatasetBuildOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: DatasetManifestSerializer, **NOT_FOUND}, summary="A dataset's manifest")
+    def retrieve(self, request: Request, key: str) -> Response:
+        dataset = selectors.dataset_get(key=key)
+        manifest = selectors.dataset_manifest(dataset=dataset)
+        exports = DatasetExportRecordSerializer(selectors.dataset_exports(dataset=dataset), many=True).data
+        return Response(DatasetManifestSerializer({**manifest, "exports": exports}).data)
+
+    @extend_schema(
+        parameters=[DatasetExportQuerySerializer],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS, **NOT_FOUND},
+        summary="Stream the dataset as JSONL in a training format, in manifest order",
+    )
+    def export(self, request: Request, key: str) -> StreamingHttpResponse:
+        query = DatasetExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        dataset = selectors.dataset_get(key=key)
+        options = ExportOptions(system_prompt=query.validated_data["system_prompt"])
+        stream = services.dataset_export_stream(dataset=dataset, fmt=query.validated_data["format"], options=options)
+        response = StreamingHttpResponse(stream, content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'inline; filename="{dataset.key}.{query.validated_data["format"]}.jsonl"'
+        return response

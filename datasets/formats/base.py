@@ -1,0 +1,94 @@
+"""Shared pieces of the export formats: options, text helpers and canonical metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+CONTROL_TOKENS = ("<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>")
+
+
+class ExportTrace(Protocol):
+    """The trace fields a format may read; a ``traces.models.Trace`` satisfies it."""
+
+    id: Any
+    created_at: dt.datetime
+    trace_version: str
+    prompt: str
+    final_answer: str
+    steps: Any
+    meta: Any
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Options a caller may pass; each format declares which ones it reads."""
+
+    system_prompt: str = ""
+
+
+Render = Callable[[ExportTrace, ExportOptions], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    render: Render
+    description: str
+    option_names: tuple[str, ...] = ()
+
+    def effective_options(self, options: ExportOptions) -> dict[str, Any]:
+        """Only the options this format reads and that differ from their defaults, so equal output shares one key."""
+        defaults = ExportOptions()
+        return {
+            name: getattr(options, name)
+            for name in self.option_names
+            if getattr(options, name) != getattr(defaults, name)
+        }
+
+
+def canonical(value: Any) -> Any:
+    """JSON objects with sorted keys at every depth: PostgreSQL's jsonb does not keep key order, SQLite does."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, as the REST API writes times."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def metadata(trace: ExportTrace) -> dict[str, Any]:
+    return {
+        "created_at": iso_utc(trace.created_at),
+        "trace_version": trace.trace_version,
+        **canonical(trace.meta or {}),
+    }
+
+
+def step_contents(trace: ExportTrace) -> list[str]:
+    return [str(step["content"]) for step in trace.steps]
+
+
+def legacy_response(trace: ExportTrace) -> str:
+    """``Reasoning:`` with one numbered line per step, then ``Answer: ...`` (the legacy formats)."""
+    lines = "".join(f"{n}. {content}\n" for n, content in enumerate(step_contents(trace), start=1))
+    return "Reasoning:\n" + lines + "Answer: " + trace.final_answer
+
+
+def clean(text: str) -> str:
+    """Removes Gemma control tokens so no trace can open or close a turn."""
+    for token in CONTROL_TOKENS:
+        text = text.replace(token, "")
+    return text
+
+
+def reasoning_completion(trace: ExportTrace) -> str:
+    """``<reasoning>..</reasoning>\\n<answer>..</answer>``: the output shape Tunix's GRPO reward matches."""
+    reasoning = "\n".join(f"{n}. {content}" for n, content in enumerate(step_contents(trace), start=1))
+    return f"<reasoning>{clean(reasoning)}</reasoning>\n<answer>{clean(trace.final_answer)}</answer>"

@@ -1,0 +1,111 @@
+"""Build a dataset from the command line with the options of ``POST /api/datasets/build``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from datasets import selectors
+from datasets.serializers import DatasetBuildInputSerializer
+from datasets.services import dataset_build
+from tunix_rt.errors import DomainError
+
+
+def _filter_pair(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``; VALUE is read as JSON when it parses (``n=3``, ``ok=true``), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise CommandError(f"--filter takes KEY=VALUE, got {text!r}.")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+def _flatten(errors: Any) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(f"{field}: {_flatten(value)}" for field, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(_flatten(e) for e in errors)
+    return str(errors)
+
+
+class Command(BaseCommand):
+    help = "Freeze a selection of traces into an immutable dataset NAME-VERSION and write its manifest."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dataset-name", "--name", dest="dataset_name", required=True)
+        parser.add_argument("--dataset-version", dest="dataset_version", required=True)
+        parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE", help="meta filter, repeat")
+        parser.add_argument("--filters", help="meta filters as one JSON object")
+        parser.add_argument("--limit", type=int, help="1..10000 (default 100, or the number of --trace-id)")
+        parser.add_argument("--selection-strategy", "--strategy", dest="selection_strategy", default="latest")
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--session-id")
+        parser.add_argument("--parent-dataset-id", "--parent", dest="parent_dataset_id", help="parent dataset key")
+        parser.add_argument("--training-run-id")
+        parser.add_argument("--status")
+        parser.add_argument("--tag", action="append", default=[], help="a tag every trace must carry, repeat")
+        parser.add_argument("--trace-id", action="append", dest="trace_ids", help="explicit selection, repeat")
+        parser.add_argument("--trace-ids-file", type=Path, help="explicit selection, one id per line")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        filters: dict[str, Any] = {}
+        if options["filters"]:
+            try:
+                filters = json.loads(options["filters"])
+            except ValueError as exc:
+                raise CommandError(f"--filters is not valid JSON: {exc}") from None
+        if isinstance(filters, dict):
+            filters.update(_filter_pair(f) for f in options["filter"])
+        trace_ids = options["trace_ids"]
+        if options["trace_ids_file"] is not None:
+            try:
+                lines = options["trace_ids_file"].read_text(encoding="utf-8").split()
+            except OSError as exc:
+                raise CommandError(f"Cannot read {options['trace_ids_file']}: {exc}") from None
+            trace_ids = (trace_ids or []) + lines
+        body = {
+            "dataset_name": options["dataset_name"],
+            "dataset_version": options["dataset_version"],
+            "filters": filters,
+            "limit": options["limit"],
+            "selection_strategy": options["selection_strategy"],
+            "seed": options["seed"],
+            "session_id": options["session_id"],
+            "parent_dataset_id": options["parent_dataset_id"],
+            "training_run_id": options["training_run_id"],
+            "status": options["status"],
+            "tags": options["tag"],
+            "trace_ids": trace_ids,
+        }
+        incoming = DatasetBuildInputSerializer(data={k: v for k, v in body.items() if v is not None})
+        if not incoming.is_valid():
+            raise CommandError(_flatten(incoming.errors))
+        data = incoming.validated_data
+        try:
+            dataset = dataset_build(
+                name=data["dataset_name"],
+                version=data["dataset_version"],
+                filters=data["filters"],
+                limit=data["limit"],
+                strategy=data["selection_strategy"],
+                seed=data["seed"],
+                session_id=data["session_id"],
+                parent_dataset_key=data["parent_dataset_id"],
+                training_run_id=data["training_run_id"],
+                status=data["status"],
+                tags=data["tags"],
+                trace_ids=data["trace_ids"],
+            )
+        except DomainError as exc:
+            raise CommandError(_flatten(exc.as_body())) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Built {dataset.key} (build {dataset.build_id}) with {dataset.trace_count} trace(s); "
+                f"manifest: {selectors.manifest_path(dataset=dataset)}"
+            )
+        )

@@ -1,0 +1,103 @@
+"""Reads on datasets; other apps (training) read datasets only through here and ``datasets.services``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from datasets.formats.base import iso_utc
+from datasets.models import Dataset, DatasetExport, DatasetItem
+from traces import selectors as trace_selectors
+from traces.models import Trace
+from tunix_rt.errors import NotFound
+
+SCHEMA_VERSION = "1.0"
+DEFAULT_CHUNK_SIZE = 500
+
+
+def dataset_list() -> QuerySet[Dataset]:
+    """Newest first (``id`` breaks ties), with the parent's key in the same query."""
+    return Dataset.objects.select_related("parent_dataset").order_by("-created_at", "-id")
+
+
+def dataset_get(*, key: str) -> Dataset:
+    """The dataset called ``key``; a missing one is ``NotFound``."""
+    dataset = Dataset.objects.select_related("parent_dataset").filter(key=key).first()
+    if dataset is None:
+        raise NotFound(f"Dataset {key} not found.")
+    return dataset
+
+
+def dataset_trace_ids(*, dataset: Dataset) -> list[uuid.UUID]:
+    """Member trace ids in manifest order, deleted traces included, in one query."""
+    items = DatasetItem.objects.filter(dataset=dataset).order_by("position")
+    return list(items.values_list("trace_id", flat=True))
+
+
+def dataset_iter_traces(*, dataset: Dataset, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Trace]:
+    """The dataset's traces that still exist, in manifest order.
+
+    One query for the ids, then one per ``chunk_size`` ids: the query count grows with the
+    number of chunks, never with the number of records, and one chunk is held at a time.
+    """
+    ids = dataset_trace_ids(dataset=dataset)
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        found = {trace.id: trace for trace in trace_selectors.traces_for_export(trace_ids=chunk)}
+        for trace_id in chunk:
+            trace = found.get(trace_id)
+            if trace is not None:
+                yield trace
+
+
+def manifest_path(*, dataset: Dataset) -> Path:
+    return Path(settings.ARTIFACTS_DIR) / "datasets" / dataset.key / "manifest.json"
+
+
+def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+    """The manifest of DESIGN §6 (plus ``limit``, ``status``, ``tags``, ``explicit_trace_ids``); it never changes."""
+    ids = dataset_trace_ids(dataset=dataset) if trace_ids is None else trace_ids
+    parent = dataset.parent_dataset
+    return {
+        "dataset_key": dataset.key,
+        "build_id": str(dataset.build_id),
+        "dataset_name": dataset.name,
+        "dataset_version": dataset.version,
+        "dataset_schema_version": SCHEMA_VERSION,
+        "created_at": iso_utc(dataset.created_at),
+        "filters": dataset.filters,
+        "selection_strategy": dataset.selection_strategy,
+        "seed": dataset.seed,
+        "limit": dataset.limit,
+        "status": dataset.status_filter or None,
+        "tags": dataset.tag_filter,
+        "explicit_trace_ids": dataset.explicit_selection,
+        "trace_ids": [str(i) for i in ids],
+        "trace_count": dataset.trace_count,
+        "stats": dataset.stats,
+        "session_id": dataset.session_id,
+        "parent_dataset_id": parent.key if parent is not None else None,
+        "training_run_id": dataset.training_run_id,
+    }
+
+
+def dataset_exports(*, dataset: Dataset) -> QuerySet[DatasetExport]:
+    return DatasetExport.objects.filter(dataset=dataset).order_by("format", "options_key")
+
+
+def export_options_key(options: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the effective options (``{}`` without options)."""
+    canonical = json.dumps(options, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dataset_export_recorded(*, dataset: Dataset, fmt: str, options: dict[str, Any]) -> DatasetExport | None:
+    """The digest recorded for this (format, effective options) export, if it was ever computed."""
+    return DatasetExport.objects.filter(dataset=dataset, format=fmt, options_key=export_options_key(options)).first()

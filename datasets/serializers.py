@@ -1,0 +1,147 @@
+"""Input and output shapes of the dataset API; validation of types and sizes only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from datasets.formats import DEFAULT_FORMAT, format_names
+from datasets.models import SelectionStrategy
+from traces.models import TraceStatus
+from traces.serializers import PaginationSerializer, StrictCharField, StrictIntegerField, _check_json_text
+
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+
+
+class DatasetBuildInputSerializer(serializers.Serializer[Any]):
+    dataset_name = StrictCharField(min_length=1, max_length=128)
+    dataset_version = StrictCharField(min_length=1, max_length=64)
+    filters = serializers.JSONField(required=False, default=dict, help_text="meta key -> JSON value; all must match.")
+    limit = StrictIntegerField(
+        required=False, min_value=1, max_value=10_000, help_text="Default 100, or the number of trace_ids."
+    )
+    selection_strategy = serializers.ChoiceField(choices=SelectionStrategy.choices, default=SelectionStrategy.LATEST)
+    seed = StrictIntegerField(required=False, allow_null=True, default=None, min_value=SEED_MIN, max_value=SEED_MAX)
+    session_id = StrictCharField(required=False, allow_null=True, default=None, max_length=255)
+    parent_dataset_id = StrictCharField(
+        required=False, allow_null=True, default=None, max_length=200, help_text="The parent dataset's key."
+    )
+    training_run_id = StrictCharField(required=False, allow_null=True, default=None, max_length=255)
+    status = serializers.ChoiceField(choices=TraceStatus.choices, required=False, allow_null=True, default=None)
+    tags = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=64), required=False, default=list, max_length=20
+    )
+    trace_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        allow_empty=False,
+        max_length=10_000,
+        help_text="An explicit selection instead of filters.",
+    )
+
+    def validate_filters(self, filters: Any) -> dict[str, Any]:
+        if filters is None:
+            return {}
+        if not isinstance(filters, dict):
+            raise serializers.ValidationError("Must be a JSON object of meta key -> value.")
+        if len(filters) > 50:
+            raise serializers.ValidationError("At most 50 filters.")
+        _check_json_text(filters, "filters")
+        return filters
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("limit") is None:
+            ids = attrs.get("trace_ids")
+            attrs["limit"] = len(set(ids)) if ids else 100
+        return attrs
+
+
+class DatasetBuildOutputSerializer(serializers.Serializer[Any]):
+    dataset_key = serializers.CharField(source="key")
+    build_id = serializers.UUIDField()
+    trace_count = serializers.IntegerField()
+    manifest_path = serializers.CharField()
+
+
+class DatasetListQuerySerializer(serializers.Serializer[Any]):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+class DatasetListItemSerializer(serializers.Serializer[Any]):
+    dataset_key = serializers.CharField(source="key")
+    build_id = serializers.UUIDField()
+    dataset_name = serializers.CharField(source="name")
+    dataset_version = serializers.CharField(source="version")
+    created_at = serializers.DateTimeField()
+    selection_strategy = serializers.CharField()
+    seed = serializers.IntegerField(allow_null=True)
+    trace_count = serializers.IntegerField()
+    stats = serializers.JSONField()
+    parent_dataset_id = serializers.CharField(source="parent_dataset.key", allow_null=True, default=None)
+
+
+class DatasetListOutputSerializer(serializers.Serializer[Any]):
+    data = DatasetListItemSerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+class DatasetStatsSerializer(serializers.Serializer[Any]):
+    trace_count = serializers.IntegerField()
+    avg_step_count = serializers.FloatField()
+    min_step_count = serializers.IntegerField()
+    max_step_count = serializers.IntegerField()
+    avg_total_chars = serializers.FloatField()
+
+
+class DatasetExportRecordSerializer(serializers.Serializer[Any]):
+    format = serializers.CharField()
+    options = serializers.JSONField()
+    sha256 = serializers.CharField()
+    line_count = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+
+
+class DatasetManifestSerializer(serializers.Serializer[Any]):
+    """The manifest of DESIGN §6 as served; ``exports`` (recorded digests) is the one added, growing field."""
+
+    dataset_key = serializers.CharField()
+    build_id = serializers.UUIDField()
+    dataset_name = serializers.CharField()
+    dataset_version = serializers.CharField()
+    dataset_schema_version = serializers.CharField()
+    created_at = serializers.CharField()
+    filters = serializers.JSONField()
+    selection_strategy = serializers.CharField()
+    seed = serializers.IntegerField(allow_null=True)
+    limit = serializers.IntegerField()
+    status = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    explicit_trace_ids = serializers.BooleanField()
+    trace_ids = serializers.ListField(child=serializers.UUIDField())
+    trace_count = serializers.IntegerField()
+    stats = DatasetStatsSerializer()
+    session_id = serializers.CharField(allow_null=True)
+    parent_dataset_id = serializers.CharField(allow_null=True)
+    training_run_id = serializers.CharField(allow_null=True)
+    exports = DatasetExportRecordSerializer(many=True)
+
+
+class DatasetExportQuerySerializer(serializers.Serializer[Any]):
+    format = serializers.ChoiceField(
+        choices=format_names(),
+        default=DEFAULT_FORMAT,
+        error_messages={
+            "invalid_choice": f'"{{input}}" is not a valid format; choose one of: {", ".join(format_names())}.'
+        },
+    )
+    system_prompt = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=10_000,
+        help_text="Read by prompt_completion and chat; Gemma has no system role, so it heads the user turn.",
+    )

@@ -1,0 +1,190 @@
+"""Building datasets: a database-side selection frozen into ordered rows plus a manifest file."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from datasets import selectors
+from datasets.files import atomic_file
+from datasets.models import Dataset, DatasetItem, SelectionStrategy
+from traces import selectors as trace_selectors
+from traces.models import Trace, TraceStatus
+from tunix_rt.errors import Conflict, InvalidInput
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+LIMIT_MAX = 10_000
+DEFAULT_LIMIT = 100
+ID_STREAM_CHUNK = 2_000
+ITEM_BATCH = 1_000
+MAX_NAMED_UNKNOWN = 20
+
+
+def _check_name(value: str, field: str, max_length: int) -> None:
+    if not 1 <= len(value) <= max_length or not NAME_PATTERN.match(value):
+        raise InvalidInput(f"Use 1..{max_length} of the characters A-Z a-z 0-9 . _ -", field=field)
+
+
+def _check_filters(filters: dict[str, Any]) -> None:
+    for key in filters:
+        if not isinstance(key, str) or not key or any(not part for part in key.split("__")):
+            raise InvalidInput(f"Filter keys are non-empty meta key paths; got {key!r}.", field="filters")
+
+
+def _unique(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(ids))
+
+
+def _check_trace_ids(ids: list[uuid.UUID]) -> None:
+    unknown = sorted(str(i) for i in set(ids) - trace_selectors.trace_ids_existing(trace_ids=ids))
+    if unknown:
+        shown = ", ".join(unknown[:MAX_NAMED_UNKNOWN])
+        more = f" and {len(unknown) - MAX_NAMED_UNKNOWN} more" if len(unknown) > MAX_NAMED_UNKNOWN else ""
+        raise InvalidInput(f"Unknown trace ids: {shown}{more}.", field="trace_ids")
+
+
+def _seeded_rank(seed: int, trace_id: uuid.UUID) -> bytes:
+    return hashlib.sha256(f"{seed}:{trace_id}".encode("ascii")).digest()
+
+
+def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed: int | None) -> list[uuid.UUID]:
+    """The selected ids in canonical order (newest first, ``id`` tie-break), holding at most ``limit`` ids.
+
+    ``random`` keeps the ``limit`` ids with the smallest SHA-256 of ``"{seed}:{id}"``: it depends only
+    on the matching ids and the seed, never on the database's row order or random generator.
+    """
+    ids = traces.values_list("id", flat=True)
+    if strategy == SelectionStrategy.LATEST:
+        return list(ids[:limit])
+    if seed is None:
+        raise InvalidInput("A random selection needs a seed, so that it can be repeated.", field="seed")
+    ranked = heapq.nsmallest(
+        limit, enumerate(ids.iterator(chunk_size=ID_STREAM_CHUNK)), key=lambda pair: _seeded_rank(seed, pair[1])
+    )
+    return [trace_id for _, trace_id in sorted(ranked)]
+
+
+def dataset_stats(*, trace_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    """DESIGN §6 stats over the stored traces among ``trace_ids``, read in chunks; averages to 2 decimals."""
+    count = steps = chars = 0
+    low: int | None = None
+    high: int | None = None
+    for step_count, total_chars in trace_selectors.trace_sizes(trace_ids=trace_ids):
+        count += 1
+        steps += step_count
+        chars += total_chars
+        low = step_count if low is None else min(low, step_count)
+        high = step_count if high is None else max(high, step_count)
+    return {
+        "trace_count": count,
+        "avg_step_count": round(steps / count, 2) if count else 0.0,
+        "min_step_count": low or 0,
+        "max_step_count": high or 0,
+        "avg_total_chars": round(chars / count, 2) if count else 0.0,
+    }
+
+
+def dataset_write_manifest(*, dataset: Dataset) -> Path:
+    """Writes ``manifest.json`` atomically (temporary file, then rename); safe to repeat."""
+    path = selectors.manifest_path(dataset=dataset)
+    text = json.dumps(selectors.dataset_manifest(dataset=dataset), indent=2, ensure_ascii=False) + "\n"
+    with atomic_file(path) as handle:
+        handle.write(text.encode("utf-8"))
+    return path
+
+
+def _write_manifest_after_commit(dataset_id: int) -> None:
+    dataset_write_manifest(dataset=Dataset.objects.select_related("parent_dataset").get(id=dataset_id))
+
+
+@transaction.atomic
+def dataset_build(
+    *,
+    name: str,
+    version: str,
+    filters: dict[str, Any] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    strategy: str = SelectionStrategy.LATEST,
+    seed: int | None = None,
+    session_id: str | None = None,
+    parent_dataset_key: str | None = None,
+    training_run_id: str | None = None,
+    status: str | None = None,
+    tags: Sequence[str] = (),
+    trace_ids: Sequence[uuid.UUID] | None = None,
+) -> Dataset:
+    """Freezes the selection into a new dataset ``{name}-{version}``, all or nothing.
+
+    Selection runs in the database over all traces; memory holds the selected ids only.
+    ``manifest.json`` is written by ``transaction.on_commit``, so a failed or rolled-back
+    build leaves no file. An existing key is ``Conflict``: datasets are immutable.
+    """
+    _check_name(name, "dataset_name", 128)
+    _check_name(version, "dataset_version", 64)
+    if not 1 <= limit <= LIMIT_MAX:
+        raise InvalidInput(f"Ensure this value is between 1 and {LIMIT_MAX}.", field="limit")
+    if strategy not in SelectionStrategy.values:
+        raise InvalidInput(f"Choose one of: {', '.join(SelectionStrategy.values)}.", field="selection_strategy")
+    if strategy == SelectionStrategy.RANDOM and seed is None:
+        raise InvalidInput("A random selection needs a seed, so that it can be repeated.", field="seed")
+    if status is not None and status not in TraceStatus.values:
+        raise InvalidInput(f"Choose one of: {', '.join(TraceStatus.values)}.", field="status")
+    filters = dict(filters or {})
+    _check_filters(filters)
+    ids = None if trace_ids is None else _unique(trace_ids)
+    if ids is not None and filters:
+        raise InvalidInput("Give either trace_ids or meta filters, not both.", field="trace_ids")
+    key = f"{name}-{version}"
+    if Dataset.objects.filter(key=key).exists():
+        raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.")
+    parent = None
+    if parent_dataset_key:
+        parent = Dataset.objects.filter(key=parent_dataset_key).first()
+        if parent is None:
+            raise InvalidInput(f"No dataset {parent_dataset_key}.", field="parent_dataset_id")
+    if ids is not None:
+        _check_trace_ids(ids)
+
+    traces = trace_selectors.trace_selection(filters=filters, status=status, tags=list(tags), trace_ids=ids)
+    selected = select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
+    if not selected:
+        raise InvalidInput("No traces match the selection; nothing to build.")
+    stats = dataset_stats(trace_ids=selected)
+    dataset = Dataset(
+        key=key,
+        name=name,
+        version=version,
+        filters=filters,
+        status_filter=status or "",
+        tag_filter=sorted(set(tags)),
+        explicit_selection=ids is not None,
+        selection_strategy=strategy,
+        seed=seed,
+        limit=limit,
+        trace_count=len(selected),
+        stats=stats,
+        session_id=session_id,
+        parent_dataset=parent,
+        training_run_id=training_run_id,
+    )
+    try:
+        with transaction.atomic():
+            dataset.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
+    DatasetItem.objects.bulk_create(
+        [DatasetItem(dataset=dataset, trace_id=trace_id, position=n) for n, trace_id in enumerate(selected)],
+        batch_size=ITEM_BATCH,
+    )
+    transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
+    return dataset

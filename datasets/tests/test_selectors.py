@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from datasets import selectors
+from datasets.tests.factories import DatasetItemFactory, aged_traces, build
+from traces import selectors as trace_selectors
+from traces.models import Trace
+from tunix_rt.errors import NotFound
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dataset_get_missing_is_not_found() -> None:
+    with pytest.raises(NotFound, match="nope-1"):
+        selectors.dataset_get(key="nope-1")
+
+
+def test_iter_traces_in_manifest_order_one_query_per_chunk(django_assert_num_queries: Any) -> None:
+    traces = aged_traces(7)
+    dataset = build()
+    Trace.objects.filter(id=traces[3].id).delete()
+    with django_assert_num_queries(1 + 3):
+        got = [t.id for t in selectors.dataset_iter_traces(dataset=dataset, chunk_size=3)]
+    assert got == [t.id for t in reversed(traces) if t.id != traces[3].id]
+
+
+def test_items_of_deleted_traces_only() -> None:
+    item = DatasetItemFactory.create()
+    assert selectors.dataset_trace_ids(dataset=item.dataset) == [item.trace_id]
+    assert list(selectors.dataset_iter_traces(dataset=item.dataset)) == []
+
+
+def test_trace_selection_is_sql_with_canonical_order() -> None:
+    traces = aged_traces(3, meta={"source": "s", "k": [1, 2]})
+    traces[1].tags.create(name="t")
+    assert list(trace_selectors.trace_selection(filters={"k": [1, 2]}).values_list("id", flat=True)) == [
+        t.id for t in reversed(traces)
+    ]
+    assert [t.id for t in trace_selectors.trace_selection(tags=["t"])] == [traces[1].id]
+    assert list(trace_selectors.trace_selection(trace_ids=[uuid.uuid4()])) == []
+    sizes = list(trace_selectors.trace_sizes(trace_ids=[traces[0].id], chunk_size=1))
+    assert sizes == [(1, len(traces[0].prompt) + len(traces[0].final_answer) + len("Think it through."))]
