@@ -144,3 +144,11 @@ def trace_sizes(*, trace_ids: Sequence[uuid.UUID], chunk_size: int = 500) -> Ite
         )
         for step_count, text_chars, steps in rows:
             yield step_count, text_chars + sum(len(str(step.get("content", ""))) for step in steps)
+
+
+def traces_from_source(*, source: str, trace_ids: list[uuid.UUID] | None, limit: int) -> QuerySet[Trace]:
+    """Newest traces of one ``source`` (optionally among ``trace_ids``), capped in SQL."""
+    traces = Trace.objects.filter(source=source)
+    if trace_ids:
+        traces = traces.filter(id__in=trace_ids)
+    return traces.only(*EXPORT_COLUMNS).order_by("-created_at", "-id")[:limit]

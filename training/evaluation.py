@@ -304,3 +304,47 @@ def report_markdown(report: dict[str, Any]) -> str:
     else:
         lines.append("No example changed outcome.")
     return "\n".join(lines) + "\n"
+
+
+def _category_of(payload: dict[str, Any]) -> str:
+    meta = payload.get("meta") or {}
+    operators = meta.get("operators")
+    if meta.get("generator") == "arithmetic" and operators:
+        if len(operators) > 1:
+            return "chained"
+        return "addition" if operators[0] == "+" else "subtraction"
+    return str(meta.get("generator") or "generated")
+
+
+def eval_items_from_generator(
+    *, name: str, count: int, seed: int, level: str | None, exclude_dataset_key: str
+) -> list[dict[str, Any]]:
+    """``count`` eval items whose prompts are distinct and absent from the dataset; never repeats a prompt."""
+    from traces.generators import (
+        InvalidGeneratorOption,
+        NotEnoughDistinctPrompts,
+        UnknownGenerator,
+        distinct_prompts,
+        get_generator,
+    )
+
+    dataset = dataset_get(key=exclude_dataset_key)
+    seen = {trace.prompt for trace in dataset_iter_traces(dataset=dataset)}
+    try:
+        generator = get_generator(name)
+        payloads = distinct_prompts(name=name, count=count, seed=seed, level=level, exclude=seen)
+    except UnknownGenerator as exc:
+        raise InvalidInput(str(exc), field="name") from None
+    except (NotEnoughDistinctPrompts, InvalidGeneratorOption) as exc:
+        raise InvalidInput(str(exc), field="count") from None
+    difficulty = level or str(generator.options.get("default_level") or "")
+    return [
+        {
+            "id": f"{name}-{difficulty or 'default'}-s{seed}-{n:05d}",
+            "prompt": payload["prompt"],
+            "expected_answer": generator.expected_answer(payload),
+            "category": _category_of(payload),
+            "difficulty": difficulty,
+        }
+        for n, payload in enumerate(payloads)
+    ]

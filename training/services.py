@@ -21,7 +21,14 @@ from django.utils import timezone
 from datasets.selectors import dataset_get
 from datasets.services import dataset_export_lines
 from training import jobs
-from training.engine.config import ConfigError, SFTConfig, TrainingStackMissing, load_config, parse_config
+from training.engine.config import (
+    ConfigError,
+    SFTConfig,
+    TrainingStackMissing,
+    ensure_training_stack,
+    load_config,
+    parse_config,
+)
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
 from training.models import FINISHED, RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput
@@ -215,8 +222,6 @@ def training_run_execute(*, run: TrainingRun) -> TrainingRun:
 
     Not atomic on purpose: metrics are committed while the run trains so progress is visible.
     """
-    from training.engine.config import ensure_training_stack
-
     jobs.jobs_reap()
     run.refresh_from_db()
     if run.status != RunStatus.PENDING:

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from datasets.models import Dataset
+from datasets.services import dataset_build
+from traces.generation import traces_generate
+
+TINY_CONFIG = """
+model:
+  mode: tiny
+training:
+  seed: 3
+  batch_size: 4
+  max_steps: 6
+  max_seq_len: 96
+  log_every: 2
+  warmup_steps: 1
+eval:
+  max_new_tokens: 48
+  batch_size: 8
+"""
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "artifacts"
+    with override_settings(ARTIFACTS_DIR=root):
+        yield root
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def arith_dataset(db: Any, artifacts: Path) -> Dataset:
+    traces_generate(name="arithmetic", count=40, seed=1, level="medium")
+    return dataset_build(name="arith", version="1.0", filters={"generator": "arithmetic"}, limit=40)
+
+
+@pytest.fixture
+def no_training_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine without requirements-training.txt, whatever this venv has."""
+    from training.engine import config
+
+    def missing() -> None:
+        raise config.TrainingStackMissing(f"training stack not installed (missing: jax); run: {config.INSTALL_HINT}")
+
+    monkeypatch.setattr(config, "ensure_training_stack", missing)
+    for module in ("training.services", "training.evaluation", "training.management.commands.train_sft",
+                   "training.management.commands.evaluate"):  # fmt: skip
+        if module in sys.modules:
+            monkeypatch.setattr(f"{module}.ensure_training_stack", missing, raising=False)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Replaces the JAX-backed engine modules by stand-ins, to test the orchestration around them."""
+
+    def install(
+        *, losses: list[float] | None = None, fail: Exception | None = None, on_step_hook: Any = None,
+        outputs: Callable[[list[str]], list[str]] | None = None,
+    ) -> None:  # fmt: skip
+        monkeypatch.setattr("training.services.jobs.HEARTBEAT_SECONDS", 0.05)
+        for module in ("training.services", "training.evaluation"):
+            monkeypatch.setattr(f"{module}.ensure_training_stack", lambda: None)
+        sft = types.ModuleType("training.engine.sft")
+
+        class TrainingError(RuntimeError):
+            pass
+
+        def run_sft(*, records: Any, config: Any, run_dir: Path, on_step: Any) -> Any:
+            if fail is not None:
+                raise fail
+            curve = losses or [2.0, 1.5, 1.0]
+            for step, loss in enumerate(curve, start=1):
+                on_step(step, {"loss": loss})
+                if on_step_hook:
+                    on_step_hook(step)
+            return types.SimpleNamespace(steps=len(curve), final_loss=curve[-1])
+
+        sft.TrainingError = TrainingError  # type: ignore[attr-defined]
+        sft.run_sft = run_sft  # type: ignore[attr-defined]
+        sampling = types.ModuleType("training.engine.sampling")
+        sampling.generate = lambda *, prompts, **kw: (outputs or (lambda p: ["<answer>?</answer>"] * len(p)))(prompts)  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "training.engine.sft", sft)
+        monkeypatch.setitem(sys.modules, "training.engine.sampling", sampling)
+
+    return install
