@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=f"training stack not installed: {INSTALL_HINT}")
     for item in items:
-        if "training" in item.keywords:
+        if item.get_closest_marker("training") is not None:
             item.add_marker(skip)
 
 
