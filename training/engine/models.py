@@ -159,7 +159,7 @@ def init_tiny_model(*, fields: dict[str, Any], seed: int) -> gemma3.Gemma3:
         for proj in (layer.mlp.gate_proj, layer.mlp.up_proj, layer.mlp.down_proj):
             key, sub = jax.random.split(key)
             kernel = proj.kernel
-            kernel.value = init(sub, kernel.value.shape, kernel.value.dtype)
+            kernel[...] = init(sub, kernel.shape, kernel.dtype)
     return model
 
 

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
 
+from training.engine.config import INSTALL_HINT
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "training: needs the optional JAX/Tunix stack (requirements-training.txt)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if all(importlib.util.find_spec(name) is not None for name in ("jax", "tunix", "sentencepiece")):
+        return
+    skip = pytest.mark.skip(reason=f"training stack not installed: {INSTALL_HINT}")
+    for item in items:
+        if item.get_closest_marker("training") is not None:
+            item.add_marker(skip)
 
 
 def addition_records(count: int) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ def test_fit_save_load_round_trip(tmp_path: Path) -> None:
     assert (sp.pad_id(), sp.bos_id(), sp.eos_id()) == (0, 1, 2)
     for tag in TURN_TAGS:
         assert sp.EncodeAsIds(tag) == [sp.piece_to_id(tag)]
-    sample = texts[0] + "\n\n  two  spaces"
+    sample = texts[0] + "\n\n  Tens  Ones"
     assert sp.DecodeIds(sp.EncodeAsIds(sample)) == sample
     assert sp.EncodeAsIds("12") == [sp.piece_to_id("1"), sp.piece_to_id("2")]
     assert stop_token_ids(sp) == [2, sp.piece_to_id("<end_of_turn>")]
