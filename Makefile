@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install install-dev test-training worker clean
+.PHONY: run test lint typecheck pytest install install-dev install-training test-training worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
+$(VENV)/.training: requirements-training.txt $(VENV)/.dev
+	$(BIN)/pip install --quiet -r requirements-training.txt
+	touch $@
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+install-training: $(VENV)/.training
 
 # A local development configuration, written once: DEBUG on and a random SECRET_KEY.
 .env: | $(BIN)/python
@@ -40,13 +45,24 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The project root goes first on the path: the training stack installs Hugging Face's
+# `datasets`, which must not shadow the `datasets` app when mypy's Django plugin loads it.
 typecheck: install-dev
-	$(BIN)/mypy .
+	PYTHONPATH=. $(BIN)/mypy .
 
 pytest: install-dev
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
+
+## make test-training: install the optional Tunix/JAX stack into .venv, run the training tests
+test-training: install-training
+	$(BIN)/coverage run --rcfile=.coveragerc-training -m pytest -m training -p no:cacheprovider
+	$(BIN)/coverage report --rcfile=.coveragerc-training
+
+## make worker: the background worker that runs queued training and evaluation jobs
+worker: install .env
+	$(BIN)/python manage.py db_worker --no-reload
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache

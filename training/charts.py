@@ -33,10 +33,10 @@ def loss_curve_svg(points: Sequence[tuple[int, float]]) -> SafeString:
         'role="img" aria-label="training loss by step">'
         '<rect x="0" y="0" width="{w}" height="{h}" fill="white" stroke="#ccc"/>'
         '<polyline fill="none" stroke="#447e9b" stroke-width="2" points="{points}"/>'
-        '<text x="{pad}" y="20" font-size="12">loss {top:.4f}</text>'
-        '<text x="{pad}" y="{bottom_y}" font-size="12">loss {bottom:.4f}</text>'
+        '<text x="{pad}" y="20" font-size="12">loss {top}</text>'
+        '<text x="{pad}" y="{bottom_y}" font-size="12">loss {bottom}</text>'
         '<text x="{right}" y="{bottom_y}" font-size="12" text-anchor="end">step {last}</text>'
         "</svg>",
-        w=WIDTH, h=HEIGHT, pad=PAD, points=polyline, top=y1, bottom=y0,
+        w=WIDTH, h=HEIGHT, pad=PAD, points=polyline, top=f"{y1:.4f}", bottom=f"{y0:.4f}",
         bottom_y=HEIGHT - 8, right=WIDTH - PAD, last=x1,
     )  # fmt: skip

@@ -8,6 +8,7 @@ runs, a heartbeat thread stamps ``heartbeat_at`` every few seconds. A job still 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -17,11 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from training.models import BackgroundJob, EvaluationRun, RunStatus, TrainingRun
 
+logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = timedelta(seconds=60)
 
@@ -71,7 +73,10 @@ def heartbeat(job: BackgroundJob, *, every: float = HEARTBEAT_SECONDS) -> Iterat
     def beat() -> None:
         try:
             while not stop.wait(every):
-                model.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+                try:
+                    model.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:  # a busy database delays one beat; the next one retries
+                    logger.warning("heartbeat of %s %s skipped: %s", model.__name__, job.pk, exc)
         finally:
             connection.close()
 

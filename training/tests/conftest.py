@@ -60,8 +60,7 @@ def no_training_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config, "ensure_training_stack", missing)
     for module in ("training.services", "training.evaluation", "training.management.commands.train_sft",
                    "training.management.commands.evaluate"):  # fmt: skip
-        if module in sys.modules:
-            monkeypatch.setattr(f"{module}.ensure_training_stack", missing, raising=False)
+        monkeypatch.setattr(f"{module}.ensure_training_stack", missing)
 
 
 @pytest.fixture
@@ -73,7 +72,8 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         outputs: Callable[[list[str]], list[str]] | None = None,
     ) -> None:  # fmt: skip
         monkeypatch.setattr("training.services.jobs.HEARTBEAT_SECONDS", 0.05)
-        for module in ("training.services", "training.evaluation"):
+        for module in ("training.services", "training.evaluation", "training.management.commands.train_sft",
+                       "training.management.commands.evaluate"):  # fmt: skip
             monkeypatch.setattr(f"{module}.ensure_training_stack", lambda: None)
         sft = types.ModuleType("training.engine.sft")
 

@@ -137,8 +137,8 @@ def test_eval_set_bad_input_stores_nothing(api_client: APIClient, body: dict[str
 def test_eval_run_post_refuses_contamination_and_untrained_runs(
     api_client: APIClient, arith_dataset: Dataset, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from training.selectors import training_run_list  # noqa: F401  (import check)
     from traces.models import Trace
+    from training.selectors import training_run_list  # noqa: F401  (import check)
 
     trained = TrainingRunFactory.create(dataset_key="arith-1.0")
     shared_prompt = Trace.objects.first().prompt  # type: ignore[union-attr]

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from datasets.models import Dataset
+from traces.models import Trace
 from training.models import EvalSet, EvaluationRun, RunStatus, TrainingRun
 from training.tests.factories import EvalItemFactory, EvaluationResultFactory, EvaluationRunFactory, TrainingRunFactory
-from traces.models import Trace
 
 pytestmark = pytest.mark.django_db
 
@@ -130,24 +130,15 @@ def test_make_eval_set_refuses_to_repeat_prompts(arith_dataset: Dataset, tmp_pat
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_evaluate_command(
-    arith_dataset: Dataset, fake_engine: Callable[..., None], no_training_stack: None
-) -> None:
+def test_evaluate_command(arith_dataset: Dataset, fake_engine: Callable[..., None], no_training_stack: None) -> None:
     trained = TrainingRunFactory.create(dataset_key="arith-1.0")
     item = EvalItemFactory.create(prompt="What is 500 + 1?", expected_answer="501", eval_set__item_count=1)
     with pytest.raises(CommandError, match="requirements-training.txt"):
         run("evaluate", "--run", str(trained.run_id), "--eval-set", item.eval_set.name)
-    fake_engine(outputs=lambda prompts: ["<reasoning>1. 500 + 1 = 501</reasoning>\n<answer>501</answer>"] * len(prompts))
-    from training.management.commands import evaluate
-
-    evaluate.ensure_training_stack = lambda: None  # type: ignore[assignment]
-    try:
-        out = run("evaluate", "--run", str(trained.run_id), "--eval-set", item.eval_set.name)
-    finally:
-        del evaluate.ensure_training_stack  # type: ignore[attr-defined]
-        from training.engine.config import ensure_training_stack
-
-        evaluate.ensure_training_stack = ensure_training_stack  # type: ignore[attr-defined]
+    fake_engine(
+        outputs=lambda prompts: ["<reasoning>1. 500 + 1 = 501</reasoning>\n<answer>501</answer>"] * len(prompts)
+    )
+    out = run("evaluate", "--run", str(trained.run_id), "--eval-set", item.eval_set.name)
     evaluation = EvaluationRun.objects.get()
     assert out.strip().splitlines()[-1] == f"accuracy=1.0000 format_rate=1.0000 eval_run={evaluation.id}"
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from datasets.models import Dataset
+from traces.models import Trace
 from training import services
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
 from training.models import RunStatus, TrainingMetric, TrainingRun
-from traces.models import Trace
 from tunix_rt.errors import InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from datasets.models import Dataset
+from training.models import EvaluationRun, RunStatus, TrainingMetric, TrainingRun
+from training.tests.factories import EvalItemFactory, EvalSetFactory, EvaluationResultFactory, TrainingRunFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client, staff_user: Any) -> Client:
+    client.force_login(staff_user)
+    return client
+
+
+def test_run_pages_show_curve_manifest_and_buttons(admin_client: Client, tmp_path: Any) -> None:
+    run = TrainingRunFactory.create(artifacts_path=str(tmp_path), steps=3, final_loss=0.25)
+    (tmp_path / "metrics.jsonl").write_text("")
+    for step, loss in ((1, 2.0), (2, 1.0), (3, 0.25)):
+        TrainingMetric.objects.create(run=run, step=step, loss=loss)
+    assert admin_client.get("/admin/training/trainingrun/").status_code == 200
+    html = admin_client.get(f"/admin/training/trainingrun/{run.run_id}/change/").content.decode()
+    assert "<svg" in html and "<polyline" in html
+    assert "run_manifest" not in html or "&quot;run_id&quot;" in html
+    assert "metrics.jsonl" in html
+    assert "Evaluate" in html and "Compare two evaluations" in html
+
+
+def test_start_training_from_the_admin_queues_it(admin_client: Client, arith_dataset: Dataset) -> None:
+    page = admin_client.get("/admin/training/trainingrun/start/")
+    assert page.status_code == 200 and b"sft_tiny" in page.content
+    response = admin_client.post(
+        "/admin/training/trainingrun/start/", {"dataset_key": "arith-1.0", "preset": "sft_tiny"}
+    )
+    assert response.status_code == 302
+    assert TrainingRun.objects.get().status == RunStatus.PENDING
+    missing = admin_client.post("/admin/training/trainingrun/start/", {"dataset_key": "nope", "preset": "sft_tiny"})
+    assert missing.status_code == 200 and b"not found" in missing.content
+
+
+def test_evaluate_cancel_and_compare_from_a_run_page(admin_client: Client, arith_dataset: Dataset) -> None:
+    run = TrainingRunFactory.create(dataset_key="arith-1.0")
+    eval_set = EvalSetFactory.create(name="held", item_count=1)
+    EvalItemFactory.create(eval_set=eval_set, prompt="What is 1000 + 5?")
+    response = admin_client.post(
+        f"/admin/training/trainingrun/{run.run_id}/evaluate/", {"eval_set": "held", "checkpoint": "final"}
+    )
+    assert response.status_code == 302
+    assert EvaluationRun.objects.get().status == RunStatus.PENDING
+    bad = admin_client.post(
+        f"/admin/training/trainingrun/{run.run_id}/evaluate/", {"eval_set": "x", "checkpoint": "final"}
+    )
+    assert b"not found" in bad.content
+    pending = TrainingRunFactory.create(status=RunStatus.PENDING)
+    admin_client.post(f"/admin/training/trainingrun/{pending.run_id}/cancel/")
+    pending.refresh_from_db()
+    assert pending.status == RunStatus.CANCELLED
+    assert admin_client.get(f"/admin/training/trainingrun/{run.run_id}/compare/").status_code == 200
+
+
+def test_report_page_and_result_filters(admin_client: Client) -> None:
+    before = EvaluationResultFactory.create(correct=False).evaluation
+    after = EvaluationResultFactory.create(evaluation__eval_set=before.eval_set,
+                                           evaluation__training_run=before.training_run).evaluation  # fmt: skip
+    for side, acc in ((before, 0.0), (after, 1.0)):
+        side.accuracy, side.format_rate, side.per_category = acc, 1.0, {"addition": {"count": 1, "accuracy": acc,
+                                                                                     "format_rate": 1.0}}  # fmt: skip
+        side.save()
+    compare = admin_client.get(
+        f"/admin/training/trainingrun/{before.training_run_id}/compare/",
+        {"before": str(before.pk), "after": str(after.pk)},
+    )
+    assert compare.status_code == 302
+    report = admin_client.get(compare["Location"])
+    assert report.status_code == 200 and b"Changed outcomes" in report.content
+    assert admin_client.get("/admin/training/evaluationrun/report/", {"before": "x", "after": "y"}).status_code == 302
+    assert admin_client.get(f"/admin/training/evaluationrun/{after.pk}/change/").status_code == 200
+    listing = admin_client.get("/admin/training/evaluationresult/", {"outcome": "wrong"})
+    assert listing.status_code == 200
+    for outcome in ("correct", "bad_format"):
+        assert admin_client.get("/admin/training/evaluationresult/", {"outcome": outcome}).status_code == 200
+    assert admin_client.get(f"/admin/training/evalset/{before.eval_set.pk}/change/").status_code == 200
+
+
+def test_cancel_action(admin_client: Client) -> None:
+    runs = [TrainingRunFactory.create(status=RunStatus.PENDING), TrainingRunFactory.create()]
+    admin_client.post(
+        "/admin/training/trainingrun/",
+        {"action": "cancel_runs", "_selected_action": [str(r.run_id) for r in runs]},
+    )
+    assert sorted(TrainingRun.objects.values_list("status", flat=True)) == ["cancelled", "succeeded"]
