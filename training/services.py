@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,13 @@ class RunCancelled(Exception):
     """Raised from the step callback to stop training when the run was cancelled."""
 
 
-def _record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: Any) -> None:
+def _record_step(
+    run: TrainingRun,
+    step: int,
+    metrics: dict[str, float],
+    log: Any,
+    progress: Callable[[int, float | None], None] | None,
+) -> None:
     loss = metrics.get("loss")
     TrainingMetric.objects.update_or_create(
         run=run,
@@ -213,11 +219,15 @@ def _record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: An
     run.final_loss = loss
     run.heartbeat_at = timezone.now()
     run.save(update_fields=["steps", "final_loss", "heartbeat_at"])
+    if progress is not None:
+        progress(step, loss)
     if TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.CANCELLED).exists():
         raise RunCancelled
 
 
-def training_run_execute(*, run: TrainingRun) -> TrainingRun:
+def training_run_execute(
+    *, run: TrainingRun, progress: Callable[[int, float | None], None] | None = None
+) -> TrainingRun:
     """Trains for real; every failure ends as a ``failed`` run with the reason, never ``running``.
 
     Not atomic on purpose: metrics are committed while the run trains so progress is visible.
@@ -245,7 +255,7 @@ def training_run_execute(*, run: TrainingRun) -> TrainingRun:
                 records=records,
                 config=run_config(run),
                 run_dir=directory,
-                on_step=lambda step, metrics: _record_step(run, step, metrics, log),
+                on_step=lambda step, metrics: _record_step(run, step, metrics, log, progress),
             )
     except RunCancelled:
         run.refresh_from_db()

@@ -165,6 +165,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The training stack logs every checkpoint write at INFO; keep its warnings only.
+    "loggers": {name: {"level": "WARNING"} for name in ("absl", "jax", "orbax", "tunix", "flax", "qwix")},
 }
 
 if not DEBUG:

@@ -30,6 +30,10 @@ class Command(BaseCommand):
         parser.add_argument("--config", required=True, help="YAML config, e.g. training/configs/sft_tiny.yaml")
         parser.add_argument("--dry-run", action="store_true", help="check everything, train nothing")
 
+    def _progress(self, step: int, loss: float | None) -> None:
+        self.stdout.write(f"  step {step}: loss {loss if loss is not None else 'n/a'}")
+        self.stdout.flush()
+
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["dry_run"]:
             try:
@@ -49,7 +53,7 @@ class Command(BaseCommand):
                 )
             else:
                 self.stdout.write(f"Training {run.recipe} on {run.dataset_key} (seed {run.seed})…")
-                run = training_run_execute(run=run)
+                run = training_run_execute(run=run, progress=self._progress)
         except DomainError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(summary_line(run))
