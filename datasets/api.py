@@ -25,9 +25,9 @@ from datasets.serializers import (
     DatasetExportRecordSerializer,
     DatasetListItemSerializer,
     DatasetListOutputSerializer,
-    DatasetListQuerySerializer,
     DatasetManifestSerializer,
 )
+from tunix_rt.pagination import PageQuerySerializer, page_of
 
 ERRORS = {
     400: OpenApiResponse(description="Validation error (DRF field errors)."),
@@ -70,20 +70,13 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
         return selectors.dataset_list()
 
     @extend_schema(
-        parameters=[DatasetListQuerySerializer],
+        parameters=[PageQuerySerializer],
         responses={200: DatasetListOutputSerializer, **ERRORS},
         summary="List datasets, newest first",
     )
     def list(self, request: Request) -> Response:
-        page = DatasetListQuerySerializer(data=request.query_params)
-        page.is_valid(raise_exception=True)
-        limit, offset = page.validated_data["limit"], page.validated_data["offset"]
-        rows = list(self.get_queryset()[offset : offset + limit + 1])
-        next_offset = offset + limit if len(rows) > limit else None
-        body = {
-            "data": DatasetListItemSerializer(rows[:limit], many=True).data,
-            "pagination": {"limit": limit, "offset": offset, "next_offset": next_offset},
-        }
+        page = page_of(self.get_queryset(), request.query_params)
+        body = {"data": DatasetListItemSerializer(page.rows, many=True).data, "pagination": page.pagination}
         return Response(body)
 
     @extend_schema(

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from datasets.formats import DEFAULT_FORMAT, format_names
 from datasets.models import SelectionStrategy
 from traces.models import TraceStatus
-from traces.serializers import PaginationSerializer, StrictCharField, StrictIntegerField, _check_json_text
+from traces.serializers import StrictCharField, StrictIntegerField, check_json_text
+from tunix_rt.pagination import PaginationSerializer
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
@@ -49,7 +50,7 @@ class DatasetBuildInputSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError("Must be a JSON object of meta key -> value.")
         if len(filters) > 50:
             raise serializers.ValidationError("At most 50 filters.")
-        _check_json_text(filters, "filters")
+        check_json_text(filters, "filters")
         return filters
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -64,11 +65,6 @@ class DatasetBuildOutputSerializer(serializers.Serializer[Any]):
     build_id = serializers.UUIDField()
     trace_count = serializers.IntegerField()
     manifest_path = serializers.CharField()
-
-
-class DatasetListQuerySerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
 
 
 class DatasetListItemSerializer(serializers.Serializer[Any]):

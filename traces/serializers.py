@@ -39,18 +39,18 @@ class StrictIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
-def _check_json_text(value: Any, path: str) -> None:
+def check_json_text(value: Any, path: str) -> None:
     """PostgreSQL's jsonb cannot hold NUL characters; refuse them anywhere in ``meta``."""
     if isinstance(value, str):
         if NUL in value:
             raise serializers.ValidationError(f"{path} contains a NUL character.")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_json_text(key, f"{path} key")
-            _check_json_text(item, f"{path}.{key}")
+            check_json_text(key, f"{path} key")
+            check_json_text(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_json_text(item, f"{path}[{index}]")
+            check_json_text(item, f"{path}[{index}]")
 
 
 class StepSerializer(serializers.Serializer[Any]):
@@ -79,7 +79,7 @@ class TraceInputSerializer(serializers.Serializer[Any]):
             return None
         if not isinstance(meta, dict):
             raise serializers.ValidationError("Must be a JSON object or null.")
-        _check_json_text(meta, "meta")
+        check_json_text(meta, "meta")
         source = meta.get("source")
         if source is not None and (not isinstance(source, str) or len(source) > 255):
             raise serializers.ValidationError("meta.source must be a string of at most 255 characters.")

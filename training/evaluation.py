@@ -18,10 +18,7 @@ from django.utils import timezone
 from datasets.selectors import dataset_get, dataset_iter_traces
 from training import jobs
 from training.engine.answers import answers_match, extract_answer, format_ok
-from training.engine.config import TrainingStackMissing, ensure_training_stack
-from training.errors import TrainingStackUnavailable
 from training.models import (
-    FINISHED,
     CheckpointChoice,
     EvalItem,
     EvalSet,
@@ -118,20 +115,8 @@ def evaluation_enqueue(*, training_run: TrainingRun, eval_set: EvalSet, checkpoi
     return evaluation
 
 
-def evaluation_fail(*, evaluation: EvaluationRun, message: str) -> EvaluationRun:
-    evaluation.status = RunStatus.FAILED
-    evaluation.error = message
-    evaluation.finished_at = timezone.now()
-    evaluation.save(update_fields=["status", "error", "finished_at"])
-    return evaluation
-
-
 def evaluation_cancel(*, evaluation: EvaluationRun) -> EvaluationRun:
-    if evaluation.status in FINISHED:
-        raise InvalidInput(f"Evaluation {evaluation.id} has already finished ({evaluation.status}).", field="status")
-    evaluation.status = RunStatus.CANCELLED
-    evaluation.finished_at = timezone.now()
-    evaluation.save(update_fields=["status", "finished_at"])
+    jobs.job_cancel(evaluation)
     return evaluation
 
 
@@ -166,16 +151,8 @@ def aggregate(results: Sequence[EvaluationResult]) -> tuple[float, float, dict[s
 
 def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
     """Generates greedily with Tunix's Sampler, scores every example, stores results and aggregates."""
-    jobs.jobs_reap()
-    evaluation.refresh_from_db()
-    if evaluation.status != RunStatus.PENDING:
+    if not jobs.job_start(evaluation):
         return evaluation
-    try:
-        ensure_training_stack()
-    except TrainingStackMissing as exc:
-        evaluation_fail(evaluation=evaluation, message=str(exc))
-        raise TrainingStackUnavailable(str(exc)) from None
-    jobs.job_claim(evaluation)
     run = evaluation.training_run
     items = list(evaluation.eval_set.items.order_by("position"))
     try:
@@ -191,7 +168,7 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
                 batch_size=config.eval.batch_size,
             )
     except Exception as exc:
-        evaluation_fail(evaluation=evaluation, message=f"{exc.__class__.__name__}: {exc}")
+        jobs.job_fail(evaluation, f"{exc.__class__.__name__}: {exc}")
         if isinstance(exc, (RuntimeError, ValueError, OSError, MemoryError)):
             return evaluation
         raise

@@ -21,7 +21,10 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from training.models import BackgroundJob, EvaluationRun, RunStatus, TrainingRun
+from training.engine.config import TrainingStackMissing, ensure_training_stack
+from training.errors import TrainingStackUnavailable
+from training.models import FINISHED, BackgroundJob, EvaluationRun, RunStatus, TrainingRun
+from tunix_rt.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
@@ -62,6 +65,41 @@ def job_claim(job: BackgroundJob) -> None:
     job.worker_pid = os.getpid()
     job.worker_host = socket.gethostname()
     job.save(update_fields=["status", "started_at", "heartbeat_at", "worker_pid", "worker_host"])
+
+
+def job_fail(job: BackgroundJob, message: str) -> None:
+    job.status = RunStatus.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+
+
+def job_cancel(job: BackgroundJob) -> None:
+    """A pending job is cancelled at once; a running one stops at its next checkpoint of work."""
+    if job.status in FINISHED:
+        raise InvalidInput(f"{job} has already finished ({job.status}).", field="status")
+    job.status = RunStatus.CANCELLED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+
+
+def job_start(job: BackgroundJob) -> bool:
+    """Claims a pending job for this process; False when it is no longer pending.
+
+    Without the training stack the job is failed with the install command and
+    ``TrainingStackUnavailable`` is raised.
+    """
+    jobs_reap()
+    job.refresh_from_db()
+    if job.status != RunStatus.PENDING:
+        return False
+    try:
+        ensure_training_stack()
+    except TrainingStackMissing as exc:
+        job_fail(job, str(exc))
+        raise TrainingStackUnavailable(str(exc)) from None
+    job_claim(job)
+    return True
 
 
 @contextmanager

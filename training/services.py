@@ -24,13 +24,11 @@ from training import jobs
 from training.engine.config import (
     ConfigError,
     SFTConfig,
-    TrainingStackMissing,
-    ensure_training_stack,
     load_config,
     parse_config,
 )
-from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
-from training.models import FINISHED, RunStatus, TrainingMetric, TrainingRun
+from training.errors import TrainingConfigInvalid
+from training.models import RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput
 
 MANIFEST = "run_manifest.json"
@@ -179,20 +177,15 @@ def training_run_dry_run(*, run: TrainingRun) -> TrainingRun:
 
 
 def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
-    run.status = RunStatus.FAILED
-    run.error = message
-    run.finished_at = timezone.now()
-    _save(run, "status", "error", "finished_at")
+    jobs.job_fail(run, message)
+    _write_manifest(run)
     return run
 
 
 def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
     """A pending run is cancelled at once; a running one stops at its next logged step."""
-    if run.status in FINISHED:
-        raise InvalidInput(f"Run {run.run_id} has already finished ({run.status}).", field="status")
-    run.status = RunStatus.CANCELLED
-    run.finished_at = timezone.now()
-    _save(run, "status", "finished_at")
+    jobs.job_cancel(run)
+    _write_manifest(run)
     return run
 
 
@@ -232,17 +225,11 @@ def training_run_execute(
 
     Not atomic on purpose: metrics are committed while the run trains so progress is visible.
     """
-    jobs.jobs_reap()
-    run.refresh_from_db()
-    if run.status != RunStatus.PENDING:
-        return run
     try:
-        ensure_training_stack()
-    except TrainingStackMissing as exc:
-        training_run_fail(run=run, message=str(exc))
-        raise TrainingStackUnavailable(str(exc)) from None
-    jobs.job_claim(run)
-    _write_manifest(run)
+        if not jobs.job_start(run):
+            return run
+    finally:
+        _write_manifest(run)
     try:
         from training.engine.sft import TrainingError, run_sft
 

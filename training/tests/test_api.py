@@ -17,7 +17,8 @@ from training.tests.factories import EvalItemFactory, EvalSetFactory, Evaluation
 
 pytestmark = pytest.mark.django_db
 
-SHARED_EVAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "tunix-rt-eval_v1.jsonl"
+# A byte-identical copy of ../shared/data/tunix-rt-eval_v1.jsonl, the public tunix-rt eval set.
+SHARED_EVAL = Path(__file__).resolve().parents[1] / "evalsets" / "eval_v1.jsonl"
 
 
 def post(client: APIClient, url: str, body: Any) -> Any:
