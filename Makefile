@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install install-dev install-training test-training worker clean
+.PHONY: run test lint typecheck pytest install install-dev install-training test-training bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ pytest: install-dev
 test-training: install-training
 	$(BIN)/coverage run --rcfile=.coveragerc-training -m pytest -m training -p no:cacheprovider
 	$(BIN)/coverage report --rcfile=.coveragerc-training
+
+## make bench: service paths against raw PostgreSQL, as ratios (DATABASE_URL must be postgres://)
+bench: install
+	$(BIN)/python manage.py benchmark
 
 ## make worker: the background worker that runs queued training and evaluation jobs
 worker: install .env

@@ -157,6 +157,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TraceStatusEnum": "traces.models.TraceStatus",
+        "RunStatusEnum": "training.models.RunStatus",
     },
 }
 

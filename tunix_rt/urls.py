@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.reverse import reverse
 from tunix_rt.health import health
 
 
+@extend_schema(exclude=True)
 @api_view(["GET"])
 def api_root(request: Request) -> Response:
     """Where to go next: the main collections and the documentation."""
