@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from training.engine.config import (
 from training.errors import TrainingConfigInvalid
 from training.models import RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput
+from tunix_rt.files import atomic_file
 
 MANIFEST = "run_manifest.json"
 METRICS = "metrics.jsonl"
@@ -101,11 +101,8 @@ def run_manifest(run: TrainingRun) -> dict[str, Any]:
 
 
 def _write_manifest(run: TrainingRun) -> None:
-    directory = Path(run.artifacts_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
+    with atomic_file(Path(run.artifacts_path) / MANIFEST) as out:
+        out.write((json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def _save(run: TrainingRun, *fields: str) -> None:

@@ -16,11 +16,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from datasets import selectors
-from datasets.files import atomic_file
 from datasets.models import Dataset, DatasetItem, SelectionStrategy
 from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
 from tunix_rt.errors import Conflict, InvalidInput
+from tunix_rt.files import atomic_file
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 LIMIT_MAX = 10_000

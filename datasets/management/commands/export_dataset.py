@@ -8,10 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datasets import selectors, services
-from datasets.files import atomic_file
 from datasets.formats import DEFAULT_FORMAT, ExportOptions, format_names
 from datasets.services import DigestingLines, ExportDigest
 from tunix_rt.errors import DomainError
+from tunix_rt.files import atomic_file
 
 
 class Command(BaseCommand):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from training.evaluation import evaluation_report, report_markdown
 from training.selectors import evaluation_get
 from tunix_rt.errors import DomainError
+from tunix_rt.files import atomic_file
 
 
 class Command(BaseCommand):
@@ -34,7 +34,6 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="")
             return
         target = Path(options["output"])
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        with atomic_file(target) as out:
+            out.write(text.encode("utf-8"))
         self.stdout.write(f"Report written to {target}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from traces.generators import available_generators
 from training.evaluation import eval_items_from_generator
 from tunix_rt.errors import DomainError
+from tunix_rt.files import atomic_file
 
 
 class Command(BaseCommand):
@@ -39,12 +39,9 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from None
         target = Path(options["output"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
+        with atomic_file(target) as out:
             for item in items:
-                out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        os.replace(tmp, target)
+                out.write((json.dumps(item, ensure_ascii=False) + "\n").encode("utf-8"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Wrote {len(items)} item(s) to {target}; none shares a prompt with {options['exclude_dataset']}."

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from datasets.selectors import dataset_get
 from datasets.services import dataset_build, dataset_export_lines
+from traces.generation import traces_persist
 from traces.generators import generate
 from traces.selectors import trace_list
 from traces.serializers import TraceListItemSerializer
@@ -102,8 +103,8 @@ class Command(BaseCommand):
         rows.append(("list page (100 rows, serialized)", _median(service_list, repeats), _median(raw_list, repeats)))
 
         extra = max(0, export - (batch * (2 * repeats)))
-        for start in range(0, extra, 1000):
-            traces_import_batch(payloads=generate(name="arithmetic", count=min(1000, extra - start), seed=start + 7))
+        if extra:
+            traces_persist(payloads=generate(name="arithmetic", count=extra, seed=7))
         dataset_build(name="bench", version="1", filters={"generator": "arithmetic"}, limit=min(export, 10_000))
         dataset = dataset_get(key="bench-1")
 
