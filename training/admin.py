@@ -202,6 +202,18 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EvaluationResultInline(admin.TabularInline):
+    model = EvaluationResult
+    extra = 0
+    can_delete = False
+    fields = ("example_id", "category", "prompt", "expected_response", "generated_response", "correct", "format_ok")
+    readonly_fields = fields
+    ordering = ("position",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
     list_display = [
@@ -220,6 +232,7 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
         "id", "status", "training_run", "eval_set", "checkpoint", "created_at", "started_at", "finished_at",
         "example_count", "accuracy_pct", "format_pct", "categories", "error", "results_link",
     ]  # fmt: skip
+    inlines = [EvaluationResultInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationRun]:
         jobs.jobs_reap()

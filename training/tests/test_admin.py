@@ -79,7 +79,8 @@ def test_report_page_and_result_filters(admin_client: Client) -> None:
     report = admin_client.get(compare["Location"])
     assert report.status_code == 200 and b"Changed outcomes" in report.content
     assert admin_client.get("/admin/training/evaluationrun/report/", {"before": "x", "after": "y"}).status_code == 302
-    assert admin_client.get(f"/admin/training/evaluationrun/{after.pk}/change/").status_code == 200
+    detail = admin_client.get(f"/admin/training/evaluationrun/{after.pk}/change/")
+    assert detail.status_code == 200 and after.results.get().prompt.encode() in detail.content
     listing = admin_client.get("/admin/training/evaluationresult/", {"outcome": "wrong"})
     assert listing.status_code == 200
     for outcome in ("correct", "bad_format"):
