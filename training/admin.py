@@ -60,7 +60,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="last loss", ordering="final_loss")
     def last_loss(self, obj: TrainingRun) -> str:
-        return "–" if obj.final_loss is None else f"{obj.final_loss:.4f}"
+        return "–" if obj.final_loss is None else f"{obj.final_loss:.4g}"
 
     @admin.display(description="duration")
     def duration(self, obj: TrainingRun) -> str:

@@ -37,6 +37,6 @@ def loss_curve_svg(points: Sequence[tuple[int, float]]) -> SafeString:
         '<text x="{pad}" y="{bottom_y}" font-size="12">loss {bottom}</text>'
         '<text x="{right}" y="{bottom_y}" font-size="12" text-anchor="end">step {last}</text>'
         "</svg>",
-        w=WIDTH, h=HEIGHT, pad=PAD, points=polyline, top=f"{y1:.4f}", bottom=f"{y0:.4f}",
+        w=WIDTH, h=HEIGHT, pad=PAD, points=polyline, top=f"{y1:.4g}", bottom=f"{y0:.4g}",
         bottom_y=HEIGHT - 8, right=WIDTH - PAD, last=x1,
     )  # fmt: skip
