@@ -26,7 +26,7 @@ def test_run_pages_show_curve_manifest_and_buttons(admin_client: Client, tmp_pat
     assert admin_client.get("/admin/training/trainingrun/").status_code == 200
     html = admin_client.get(f"/admin/training/trainingrun/{run.run_id}/change/").content.decode()
     assert "<svg" in html and "<polyline" in html
-    assert "run_manifest" not in html or "&quot;run_id&quot;" in html
+    assert f"&quot;run_id&quot;: &quot;{run.run_id}&quot;" in html
     assert "metrics.jsonl" in html
     assert "Evaluate" in html and "Compare two evaluations" in html
 

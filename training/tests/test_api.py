@@ -139,7 +139,6 @@ def test_eval_run_post_refuses_contamination_and_untrained_runs(
     api_client: APIClient, arith_dataset: Dataset, django_capture_on_commit_callbacks: Any
 ) -> None:
     from traces.models import Trace
-    from training.selectors import training_run_list  # noqa: F401  (import check)
 
     trained = TrainingRunFactory.create(dataset_key="arith-1.0")
     shared_prompt = Trace.objects.first().prompt  # type: ignore[union-attr]
