@@ -28,6 +28,7 @@ from datasets.serializers import (
     DatasetManifestSerializer,
 )
 from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.roles import CURATOR
 
 ERRORS = {
     400: OpenApiResponse(description="Validation error (DRF field errors)."),
@@ -65,6 +66,7 @@ EXPORT_VIEW_OPTIONS: dict[str, Any] = {
 
 class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
     lookup_field = "key"
+    write_role = CURATOR
 
     def get_queryset(self) -> QuerySet[Dataset]:
         return selectors.dataset_list()
@@ -101,6 +103,7 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
             status=data["status"],
             tags=data["tags"],
             trace_ids=data["trace_ids"],
+            actor=request.user,
         )
         body: dict[str, Any] = {
             "key": dataset.key,
@@ -115,7 +118,8 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
         dataset = selectors.dataset_get(key=key)
         manifest = selectors.dataset_manifest(dataset=dataset)
         exports = DatasetExportRecordSerializer(selectors.dataset_exports(dataset=dataset), many=True).data
-        return Response(DatasetManifestSerializer({**manifest, "exports": exports}).data)
+        owner = dataset.created_by.get_username() if dataset.created_by else None
+        return Response(DatasetManifestSerializer({**manifest, "exports": exports, "created_by": owner}).data)
 
     @extend_schema(
         parameters=[DatasetExportQuerySerializer],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -41,6 +42,9 @@ class Dataset(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", editable=False
     )
     training_run_id = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -24,12 +24,12 @@ DEFAULT_CHUNK_SIZE = 500
 
 def dataset_list() -> QuerySet[Dataset]:
     """Newest first (``id`` breaks ties), with the parent's key in the same query."""
-    return Dataset.objects.select_related("parent_dataset").order_by("-created_at", "-id")
+    return Dataset.objects.select_related("parent_dataset", "created_by").order_by("-created_at", "-id")
 
 
 def dataset_get(*, key: str) -> Dataset:
     """The dataset called ``key``; a missing one is ``NotFound``."""
-    dataset = Dataset.objects.select_related("parent_dataset").filter(key=key).first()
+    dataset = Dataset.objects.select_related("parent_dataset", "created_by").filter(key=key).first()
     if dataset is None:
         raise NotFound(f"Dataset {key} not found.")
     return dataset

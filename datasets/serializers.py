@@ -78,6 +78,7 @@ class DatasetListItemSerializer(serializers.Serializer[Any]):
     trace_count = serializers.IntegerField()
     stats = serializers.JSONField()
     parent_dataset_id = serializers.CharField(source="parent_dataset.key", allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class DatasetListOutputSerializer(serializers.Serializer[Any]):
@@ -122,6 +123,7 @@ class DatasetManifestSerializer(serializers.Serializer[Any]):
     stats = DatasetStatsSerializer()
     session_id = serializers.CharField(allow_null=True)
     parent_dataset_id = serializers.CharField(allow_null=True)
+    created_by = serializers.CharField(allow_null=True, help_text="Username of who built it (null from a command).")
     training_run_id = serializers.CharField(allow_null=True)
     exports = DatasetExportRecordSerializer(many=True)
 

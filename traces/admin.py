@@ -42,8 +42,17 @@ class TraceAdminForm(forms.ModelForm):
 @admin.register(Trace)
 class TraceAdmin(admin.ModelAdmin):
     form = TraceAdminForm
-    list_display = ["excerpt", "source", "status", "step_count", "baseline_score", "tag_list", "created_at"]
-    list_filter = ["status", "source", "tags", "created_at"]
+    list_display = [
+        "excerpt",
+        "source",
+        "status",
+        "step_count",
+        "baseline_score",
+        "tag_list",
+        "creator",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "tags", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["prompt", "final_answer"]
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -57,6 +66,7 @@ class TraceAdmin(admin.ModelAdmin):
         "trace_version",
         "source",
         "content_hash",
+        "created_by",
         "prompt_text",
         "numbered_steps",
         "final_answer_text",
@@ -68,7 +78,18 @@ class TraceAdmin(admin.ModelAdmin):
         ("Curation", {"fields": ["status", "tags", "notes", "score_history"]}),
         (
             "Metadata",
-            {"fields": ["meta_json", "source", "trace_version", "content_hash", "id", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "meta_json",
+                    "source",
+                    "trace_version",
+                    "content_hash",
+                    "id",
+                    "created_by",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
         ),
     ]
 
@@ -87,6 +108,10 @@ class TraceAdmin(admin.ModelAdmin):
     def baseline_score(self, obj: Trace) -> str:
         value = getattr(obj, "latest_baseline", None)
         return "–" if value is None else f"{value:.2f}"
+
+    @admin.display(description="created by", ordering="created_by__username")
+    def creator(self, obj: Trace) -> str:
+        return getattr(obj, "created_by_name", None) or "–"
 
     @admin.display(description="tags")
     def tag_list(self, obj: Trace) -> str:
@@ -130,30 +155,36 @@ class TraceAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         data = form.cleaned_data
         services.trace_update_curation(
-            trace=form.instance, status=data["status"], notes=data["notes"], tags=[t.name for t in data["tags"]]
+            trace=selectors.trace_get(
+                trace_id=form.instance.pk
+            ),  # as stored: the form has already changed the instance
+            status=data["status"],
+            notes=data["notes"],
+            tags=[t.name for t in data["tags"]],
+            actor=request.user,
         )
 
     def delete_model(self, request: HttpRequest, obj: Trace) -> None:
-        services.trace_delete(trace=obj)
+        services.trace_delete(trace=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        services.traces_delete(traces=queryset)
+        services.traces_delete(traces=queryset, actor=request.user)
 
     @admin.action(description="Approve selected traces")
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED)
+        count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED, actor=request.user)
         self.message_user(request, f"Approved {count} trace(s).", messages.SUCCESS)
 
     @admin.action(description="Reject selected traces")
     def reject(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED)
+        count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED, actor=request.user)
         self.message_user(request, f"Rejected {count} trace(s).", messages.SUCCESS)
 
     @admin.action(description="Add a tag to selected traces")
     def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            count = services.traces_add_tag(traces=queryset, tag=form.cleaned_data["tag"])
+            count = services.traces_add_tag(traces=queryset, tag=form.cleaned_data["tag"], actor=request.user)
             self.message_user(request, f"Tagged {count} trace(s) with {form.cleaned_data['tag']!r}.", messages.SUCCESS)
             return None
         context = {
@@ -169,7 +200,7 @@ class TraceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Score selected traces with baseline")
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_score(traces=queryset, criteria="baseline")
+        count = services.traces_score(traces=queryset, criteria="baseline", actor=request.user)
         self.message_user(request, f"Scored {count} trace(s) with baseline.", messages.SUCCESS)
 
     @admin.action(description="Compare two selected traces")
@@ -191,7 +222,11 @@ class TraceAdmin(admin.ModelAdmin):
                 return None
             try:
                 dataset = dataset_build(
-                    name=form.cleaned_data["name"], version=form.cleaned_data["version"], limit=len(ids), trace_ids=ids
+                    name=form.cleaned_data["name"],
+                    version=form.cleaned_data["version"],
+                    limit=len(ids),
+                    trace_ids=ids,
+                    actor=request.user,
                 )
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)

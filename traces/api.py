@@ -39,6 +39,7 @@ from traces.serializers import (
     UngarStatusSerializer,
 )
 from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.roles import CURATOR, VIEWER
 
 ERRORS = {
     400: OpenApiResponse(description="Validation error (DRF field errors)."),
@@ -46,7 +47,14 @@ ERRORS = {
 }
 
 
+def _generate_role(request: Request) -> str:
+    """Only generation that stores traces needs curator; a preview (``persist: false``) is a read."""
+    data = request.data
+    return VIEWER if isinstance(data, dict) and data.get("persist") is False else CURATOR
+
+
 class TraceViewSet(viewsets.GenericViewSet[Trace]):
+    write_role = CURATOR
     filter_backends = [DjangoFilterBackend]
     filterset_class = TraceFilterSet
     lookup_value_regex = "[^/]+"
@@ -78,7 +86,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
     def create(self, request: Request) -> Response:
         incoming = TraceInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        trace = services.trace_create(payload=incoming.validated_data)
+        trace = services.trace_create(payload=incoming.validated_data, actor=request.user)
         return Response(TraceCreatedSerializer(trace).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -90,7 +98,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
     def batch(self, request: Request) -> Response:
         incoming = TraceBatchInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        traces = services.traces_import_batch(payloads=incoming.validated_data)
+        traces = services.traces_import_batch(payloads=incoming.validated_data, actor=request.user)
         body = {"created_count": len(traces), "traces": TraceCreatedSerializer(traces, many=True).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -107,12 +115,12 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         trace = selectors.trace_get(trace_id=pk)
         incoming = TraceCurationInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        services.trace_update_curation(trace=trace, **incoming.validated_data)
+        services.trace_update_curation(trace=trace, actor=request.user, **incoming.validated_data)
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
 
     @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not found.")})
     def destroy(self, request: Request, pk: str) -> Response:
-        services.trace_delete(trace=selectors.trace_get(trace_id=pk))
+        services.trace_delete(trace=selectors.trace_get(trace_id=pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -125,7 +133,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         trace = selectors.trace_get(trace_id=pk)
         incoming = TraceScoreInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        score = services.trace_score(trace=trace, criteria=incoming.validated_data["criteria"])
+        score = services.trace_score(trace=trace, criteria=incoming.validated_data["criteria"], actor=request.user)
         return Response(TraceScoreOutputSerializer(score).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -146,6 +154,7 @@ class GeneratorViewSet(viewsets.ViewSet):
 
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
+    action_roles = {"generate": _generate_role}
 
     @extend_schema(responses={200: GeneratorSerializer(many=True)}, summary="List the built-in generators")
     def list(self, request: Request) -> Response:
@@ -162,12 +171,14 @@ class GeneratorViewSet(viewsets.ViewSet):
         generation.generator_options(name=name)
         incoming = GenerateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        result = generation.traces_generate(name=name, **incoming.validated_data)
+        result = generation.traces_generate(name=name, actor=request.user, **incoming.validated_data)
         return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class UngarViewSet(viewsets.ViewSet):
     """Compatibility endpoints for clients of the system tunix-rt replaces."""
+
+    write_role = CURATOR
 
     @extend_schema(responses={200: UngarStatusSerializer}, summary="Is the optional UNGAR engine installed?")
     @action(detail=False, methods=["get"], url_path="status")
@@ -187,7 +198,7 @@ class UngarViewSet(viewsets.ViewSet):
     def high_card_duel_generate(self, request: Request) -> Response:
         incoming = UngarGenerateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        result = generation.ungar_generate(**incoming.validated_data)
+        result = generation.ungar_generate(actor=request.user, **incoming.validated_data)
         return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -34,18 +34,18 @@ def generator_options(*, name: str) -> dict[str, Any]:
 
 
 @transaction.atomic
-def traces_persist(*, payloads: Sequence[dict[str, Any]]) -> list[UUID]:
+def traces_persist(*, payloads: Sequence[dict[str, Any]], actor: Any = None) -> list[UUID]:
     """Stores generated payloads in batches of ``TRACE_BATCH_MAX``, all in one transaction."""
     size = settings.TRACE_BATCH_MAX
     ids: list[UUID] = []
     for start in range(0, len(payloads), size):
         chunk = cast(list[TracePayload], list(payloads[start : start + size]))
-        ids += [trace.id for trace in traces_import_batch(payloads=chunk)]
+        ids += [trace.id for trace in traces_import_batch(payloads=chunk, actor=actor)]
     return ids
 
 
 def traces_generate(
-    *, name: str, count: int, seed: int, level: str | None = None, persist: bool = True
+    *, name: str, count: int, seed: int, level: str | None = None, persist: bool = True, actor: Any = None
 ) -> GenerationResult:
     """The same name, count, seed and level always give the same payloads; ``persist`` stores them."""
     try:
@@ -54,12 +54,12 @@ def traces_generate(
         raise NotFound(str(exc)) from None
     except InvalidGeneratorOption as exc:
         raise InvalidInput(str(exc), field="level" if "level" in str(exc) else "seed") from None
-    ids = traces_persist(payloads=payloads) if persist else []
+    ids = traces_persist(payloads=payloads, actor=actor) if persist else []
     return GenerationResult(trace_ids=ids, preview=payloads[:PREVIEW_SIZE])
 
 
-def ungar_generate(*, count: int, seed: int, persist: bool = True) -> GenerationResult:
+def ungar_generate(*, count: int, seed: int, persist: bool = True, actor: Any = None) -> GenerationResult:
     """High Card Duel episodes played by the optional UNGAR engine (501 when it is absent)."""
     payloads = ungar.high_card_duel_payloads(count=count, seed=seed)
-    ids = traces_persist(payloads=payloads) if persist else []
+    ids = traces_persist(payloads=payloads, actor=actor) if persist else []
     return GenerationResult(trace_ids=ids, preview=payloads[:PREVIEW_SIZE])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -45,6 +46,9 @@ class Trace(models.Model):
     status = models.CharField(max_length=16, choices=TraceStatus.choices, default=TraceStatus.PENDING, db_index=True)
     tags = models.ManyToManyField(Tag, related_name="traces", blank=True)
     notes = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

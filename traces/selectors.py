@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import Exists, FloatField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, F, FloatField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 
 from traces.filters import filter_meta
@@ -33,7 +33,8 @@ def trace_list() -> QuerySet[Trace]:
     Two queries a page: the rows, and one prefetch of their tags.
     """
     return (
-        Trace.objects.only(*LIST_COLUMNS)
+        Trace.objects.select_related("created_by")
+        .only(*LIST_COLUMNS, "created_by__username")
         .annotate(prompt_excerpt=Substr("prompt", 1, EXCERPT_CHARS))
         .prefetch_related(_tags_prefetch())
         .order_by("-created_at", "-id")
@@ -53,7 +54,7 @@ def traces_with_status(*, status: str | None = None) -> QuerySet[Trace]:
 def trace_get(*, trace_id: Any) -> Trace:
     """One trace with its tags; a missing or malformed id is ``NotFound``."""
     key = parse_trace_id(trace_id)
-    trace = Trace.objects.prefetch_related(_tags_prefetch()).filter(id=key).first()
+    trace = Trace.objects.select_related("created_by").prefetch_related(_tags_prefetch()).filter(id=key).first()
     if trace is None:
         raise NotFound(f"Trace {trace_id} not found.")
     return trace
@@ -67,7 +68,11 @@ def traces_for_admin() -> QuerySet[Trace]:
     """The admin changelist: excerpt, step count, tags and latest baseline score in two queries."""
     return (
         Trace.objects.defer("steps", "final_answer", "notes", "prompt")
-        .annotate(prompt_excerpt=Substr("prompt", 1, 80), latest_baseline=latest_score_subquery())
+        .annotate(
+            prompt_excerpt=Substr("prompt", 1, 80),
+            latest_baseline=latest_score_subquery(),
+            created_by_name=F("created_by__username"),
+        )
         .prefetch_related(_tags_prefetch())
     )
 

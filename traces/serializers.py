@@ -134,6 +134,7 @@ class TraceListItemSerializer(serializers.Serializer[Any]):
     step_count = serializers.IntegerField()
     tags = TagNamesField()
     prompt_excerpt = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class TracePayloadSerializer(serializers.Serializer[Any]):
@@ -156,6 +157,7 @@ class TraceDetailSerializer(serializers.Serializer[Any]):
     source = serializers.CharField()  # type: ignore[assignment]
     step_count = serializers.IntegerField()
     content_hash = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class TraceListOutputSerializer(serializers.Serializer[Any]):

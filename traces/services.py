@@ -20,6 +20,9 @@ from django.utils import timezone
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.scoring import get_scorer
 from traces.types import TracePayload
+from tunix_rt.accounts import user_or_none
+from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection
+from tunix_rt.models import AuditAction, AuditObjectType
 
 UNSET: Any = object()
 
@@ -44,7 +47,7 @@ def _clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
     return [{"i": s["i"], "type": s["type"], "content": s["content"]} for s in payload["steps"]]
 
 
-def _build_trace(payload: TracePayload) -> Trace:
+def _build_trace(payload: TracePayload, actor: Any = None) -> Trace:
     now = timezone.now()
     steps = _clean_steps(payload)
     return Trace(
@@ -59,27 +62,33 @@ def _build_trace(payload: TracePayload) -> Trace:
         step_count=len(steps),
         content_hash=trace_content_hash(prompt=payload["prompt"], steps=steps, final_answer=payload["final_answer"]),
         source=_source_of(payload.get("meta")),
+        created_by=user_or_none(actor),
     )
 
 
 @transaction.atomic
-def trace_create(*, payload: TracePayload) -> Trace:
-    trace = _build_trace(payload)
+def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
+    """Stores one trace made by ``actor`` (a user, or None for a command run without one) and audits it."""
+    trace = _build_trace(payload, actor)
     trace.save(force_insert=True)
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_id=trace.id)
     return trace
 
 
 @transaction.atomic
-def traces_import_batch(*, payloads: Sequence[TracePayload]) -> list[Trace]:
-    """Stores all payloads or none, in two queries whatever the batch size.
+def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[Trace]:
+    """Stores all payloads or none, in three queries whatever the batch size.
 
-    One ``bulk_create`` then ONE ``filter(id__in=...)`` re-fetch; the result keeps
-    the input order.
+    One ``bulk_create``, one ``bulk_create`` of their audit entries, then ONE
+    ``filter(id__in=...)`` re-fetch; the result keeps the input order.
     """
     if not payloads:
         return []
-    built = [_build_trace(p) for p in payloads]
+    built = [_build_trace(p, actor) for p in payloads]
     Trace.objects.bulk_create(built, batch_size=len(built))
+    audit_record_many(
+        actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[t.id for t in built]
+    )
     stored = {
         t.id: t
         for t in Trace.objects.filter(id__in=[t.id for t in built]).only(
@@ -101,47 +110,98 @@ def _tags_for(names: Iterable[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def trace_update_curation(*, trace: Trace, status: str = UNSET, tags: list[str] = UNSET, notes: str = UNSET) -> Trace:
-    """Changes only curation fields; the reasoning content stays as it was stored."""
+def trace_update_curation(
+    *, trace: Trace, status: str = UNSET, tags: list[str] = UNSET, notes: str = UNSET, actor: Any = None
+) -> Trace:
+    """Changes only curation fields; the reasoning content stays as it was stored.
+
+    What really changed is audited as ``{field: [old, new]}`` (nothing when nothing changed).
+    """
+    changes: dict[str, list[Any]] = {}
     fields = ["updated_at"]
-    if status is not UNSET:
+    if status is not UNSET and status != trace.status:
+        changes["status"] = [trace.status, str(status)]
         trace.status = TraceStatus(status)
         fields.append("status")
-    if notes is not UNSET:
+    if notes is not UNSET and notes != trace.notes:
+        changes["notes"] = [trace.notes, notes]
         trace.notes = notes
         fields.append("notes")
+    if tags is not UNSET:
+        old_tags = sorted(tag.name for tag in trace.tags.all())
+        new_tags = sorted(set(tags))
+        if old_tags != new_tags:
+            trace.tags.set(_tags_for(new_tags))
+            changes["tags"] = [old_tags, new_tags]
     trace.updated_at = timezone.now()
     trace.save(update_fields=fields)
-    if tags is not UNSET:
-        trace.tags.set(_tags_for(tags))
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            object_type=AuditObjectType.TRACE,
+            object_id=trace.id,
+            changes=changes,
+        )
     return trace
 
 
 @transaction.atomic
-def traces_set_status(*, traces: QuerySet[Trace], status: str) -> int:
-    return traces.update(status=TraceStatus(status), updated_at=timezone.now())
+def traces_set_status(*, traces: QuerySet[Trace], status: str, actor: Any = None) -> int:
+    """Sets ``status`` on every trace of ``traces`` that has another one; returns how many changed.
+
+    A constant number of queries whatever the selection: one audit ``INSERT … SELECT`` per
+    old status, then one ``UPDATE``.
+    """
+    new = TraceStatus(status)
+    changing = Trace.objects.filter(pk__in=traces.values("pk")).exclude(status=new)
+    for old in TraceStatus:
+        if old != new:
+            audit_record_selection(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                object_type=AuditObjectType.TRACE,
+                queryset=changing.filter(status=old),
+                changes={"status": [old.value, new.value]},
+            )
+    return changing.update(status=new, updated_at=timezone.now())
 
 
 @transaction.atomic
-def traces_add_tag(*, traces: QuerySet[Trace], tag: str) -> int:
-    """Adds ``tag`` to every trace in ``traces``; traces that have it already are left alone."""
+def traces_add_tag(*, traces: QuerySet[Trace], tag: str, actor: Any = None) -> int:
+    """Adds ``tag`` to every trace in ``traces``; traces that have it already are left alone.
+
+    Audited per trace as ``{"tags": {"added": [tag]}}``: the other tags differ from trace to trace.
+    """
     (tag_row,) = _tags_for([tag])
     through = Trace.tags.through
     ids = list(traces.exclude(tags=tag_row).values_list("id", flat=True))
     through.objects.bulk_create([through(trace_id=i, tag_id=tag_row.id) for i in ids])
     Trace.objects.filter(id__in=ids).update(updated_at=timezone.now())
+    audit_record_many(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type=AuditObjectType.TRACE,
+        object_ids=ids,
+        changes={"tags": {"added": [tag]}},
+    )
     return len(ids)
 
 
 @transaction.atomic
-def trace_delete(*, trace: Trace) -> None:
+def trace_delete(*, trace: Trace, actor: Any = None) -> None:
     """Deletes the trace and its scores; datasets keep its id in their manifests."""
+    trace_id = trace.id
     trace.delete()
+    audit_record(actor=actor, action=AuditAction.DELETE, object_type=AuditObjectType.TRACE, object_id=trace_id)
 
 
 @transaction.atomic
-def traces_delete(*, traces: QuerySet[Trace]) -> int:
-    deleted, _ = Trace.objects.filter(pk__in=traces.values("pk")).delete()
+def traces_delete(*, traces: QuerySet[Trace], actor: Any = None) -> int:
+    """Deletes every trace of ``traces``, each audited, in a constant number of queries."""
+    doomed = Trace.objects.filter(pk__in=traces.values("pk"))
+    audit_record_selection(actor=actor, action=AuditAction.DELETE, object_type=AuditObjectType.TRACE, queryset=doomed)
+    deleted, _ = doomed.delete()
     return deleted
 
 
@@ -153,12 +213,23 @@ def trace_compute_score(*, trace: Trace, criteria: str = "baseline") -> tuple[fl
 
 
 @transaction.atomic
-def trace_score(*, trace: Trace, criteria: str = "baseline") -> Score:
+def trace_score(*, trace: Trace, criteria: str = "baseline", actor: Any = None) -> Score:
+    """Stores a new score; audited as ``score`` with ``{criteria: [None, score]}``."""
     score, details = trace_compute_score(trace=trace, criteria=criteria)
-    return Score.objects.create(trace=trace, criteria=criteria, score=score, details=details)
+    row = Score.objects.create(trace=trace, criteria=criteria, score=score, details=details)
+    audit_record(
+        actor=actor,
+        action=AuditAction.SCORE,
+        object_type=AuditObjectType.TRACE,
+        object_id=trace.id,
+        changes={criteria: [None, score]},
+    )
+    return row
 
 
-def traces_score(*, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500) -> int:
+def traces_score(
+    *, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500, actor: Any = None
+) -> int:
     """Scores every trace in ``traces``, committing one chunk at a time so progress is kept."""
     get_scorer(criteria)  # fail before any work on an unknown criteria
     count = 0
@@ -167,16 +238,23 @@ def traces_score(*, traces: QuerySet[Trace], criteria: str = "baseline", chunk_s
         score, details = trace_compute_score(trace=trace, criteria=criteria)
         batch.append(Score(trace_id=trace.id, criteria=criteria, score=score, details=details))
         if len(batch) >= chunk_size:
-            count += _store_scores(batch)
+            count += _store_scores(batch, actor)
             batch = []
     if batch:
-        count += _store_scores(batch)
+        count += _store_scores(batch, actor)
     return count
 
 
 @transaction.atomic
-def _store_scores(scores: list[Score]) -> int:
+def _store_scores(scores: list[Score], actor: Any) -> int:
     Score.objects.bulk_create(scores)
+    audit_record_many(
+        actor=actor,
+        action=AuditAction.SCORE,
+        object_type=AuditObjectType.TRACE,
+        object_ids=[score.trace_id for score in scores],
+        changes_each=[{score.criteria: [None, score.score]} for score in scores],
+    )
     return len(scores)
 
 
@@ -193,6 +271,7 @@ def traces_import_many(
     skip_duplicates: bool = False,
     batch_size: int = 500,
     on_batch: Callable[[int], None] | None = None,
+    actor: Any = None,
 ) -> ImportSummary:
     """Imports any number of traces in batches inside ONE transaction: all land or none.
 
@@ -216,7 +295,7 @@ def traces_import_many(
                     continue
                 seen.add(digest)
                 keep.append(payload)
-        created += len(traces_import_batch(payloads=keep))
+        created += len(traces_import_batch(payloads=keep, actor=actor))
         batch = []
         if on_batch is not None:
             on_batch(created + duplicates)

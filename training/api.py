@@ -30,6 +30,7 @@ from training.serializers import (
     TrainingRunSerializer,
 )
 from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.roles import CURATOR, TRAINER
 
 NOT_FOUND = OpenApiResponse(description="Not found.")
 INVALID = OpenApiResponse(description="Validation error (DRF field errors).")
@@ -37,6 +38,7 @@ INVALID = OpenApiResponse(description="Validation error (DRF field errors).")
 
 class TrainingRunViewSet(viewsets.ViewSet):
     lookup_field = "run_id"
+    write_role = TRAINER
     lookup_value_regex = "[^/]+"
 
     @extend_schema(
@@ -59,7 +61,7 @@ class TrainingRunViewSet(viewsets.ViewSet):
     def create(self, request: Request) -> Response:
         incoming = TrainingRunCreateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        run = services.training_run_enqueue(**incoming.validated_data)
+        run = services.training_run_enqueue(**incoming.validated_data, actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: TrainingRunDetailSerializer, 404: NOT_FOUND}, summary="One run with its metrics")
@@ -72,12 +74,13 @@ class TrainingRunViewSet(viewsets.ViewSet):
     @extend_schema(request=None, responses={200: TrainingRunSerializer, 400: INVALID, 404: NOT_FOUND})
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, run_id: str) -> Response:
-        run = services.training_run_cancel(run=selectors.training_run_get(run_id=run_id))
+        run = services.training_run_cancel(run=selectors.training_run_get(run_id=run_id), actor=request.user)
         return Response(TrainingRunSerializer(run).data)
 
 
 class EvalSetViewSet(viewsets.ViewSet):
     lookup_field = "name"
+    write_role = CURATOR
     lookup_value_regex = "[A-Za-z0-9._-]+"
 
     @property
@@ -97,7 +100,7 @@ class EvalSetViewSet(viewsets.ViewSet):
     def create(self, request: Request) -> Response:
         incoming = EvalSetCreateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        eval_set = evaluation_services.eval_set_import(**incoming.validated_data)
+        eval_set = evaluation_services.eval_set_import(**incoming.validated_data, actor=request.user)
         return Response(EvalSetSerializer(eval_set).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: EvalSetDetailSerializer, 404: NOT_FOUND})
@@ -109,6 +112,7 @@ class EvalSetViewSet(viewsets.ViewSet):
 
 class EvaluationRunViewSet(viewsets.ViewSet):
     lookup_field = "evaluation_id"
+    write_role = TRAINER
     lookup_value_regex = "[^/]+"
 
     @extend_schema(parameters=[PageQuerySerializer], responses={200: EvaluationListOutputSerializer})
@@ -129,6 +133,7 @@ class EvaluationRunViewSet(viewsets.ViewSet):
             training_run=selectors.training_run_get(run_id=incoming.validated_data["training_run_id"]),
             eval_set=selectors.eval_set_get(name=incoming.validated_data["eval_set"]),
             checkpoint=incoming.validated_data["checkpoint"],
+            actor=request.user,
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 
@@ -145,6 +150,6 @@ class EvaluationRunViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, evaluation_id: str) -> Response:
         evaluation = evaluation_services.evaluation_cancel(
-            evaluation=selectors.evaluation_get(evaluation_id=evaluation_id)
+            evaluation=selectors.evaluation_get(evaluation_id=evaluation_id), actor=request.user
         )
         return Response(EvaluationRunSerializer(evaluation).data)

@@ -28,7 +28,10 @@ from training.models import (
     TrainingRun,
 )
 from training.services import run_config
+from tunix_rt.accounts import user_or_none
+from tunix_rt.audit import audit_record
 from tunix_rt.errors import Conflict, InvalidInput
+from tunix_rt.models import AuditAction, AuditObjectType
 
 _SPACE = re.compile(r"\s+")
 SHOWN_SHARED = 5
@@ -40,7 +43,7 @@ def prompt_key(prompt: str) -> str:
 
 
 @transaction.atomic
-def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: str = "") -> EvalSet:
+def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: str = "", actor: Any = None) -> EvalSet:
     """Stores a validated eval set whole, or nothing; a name that exists is a 409."""
     if EvalSet.objects.filter(name=name).exists():
         raise Conflict(f"Eval set {name!r} already exists; eval sets are immutable, choose a new name.")
@@ -51,7 +54,9 @@ def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: 
     if repeated:
         raise InvalidInput(f"Item ids must be unique; repeated: {', '.join(repeated[:SHOWN_SHARED])}.", field="items")
     try:
-        eval_set = EvalSet.objects.create(name=name, description=description, item_count=len(items))
+        eval_set = EvalSet.objects.create(
+            name=name, description=description, item_count=len(items), created_by=user_or_none(actor)
+        )
     except IntegrityError:
         raise Conflict(f"Eval set {name!r} already exists.") from None
     EvalItem.objects.bulk_create(
@@ -66,6 +71,7 @@ def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: 
         )
         for n, item in enumerate(items)
     )
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.EVAL_SET, object_id=name)
     return eval_set
 
 
@@ -80,7 +86,9 @@ def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str) -> list[str
     return sorted(shared.values())
 
 
-def evaluation_create(*, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str) -> EvaluationRun:
+def evaluation_create(
+    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+) -> EvaluationRun:
     """Refuses a dry or unfinished run and an eval set that shares prompts with the run's data."""
     if checkpoint not in CheckpointChoice.values:
         raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
@@ -100,23 +108,37 @@ def evaluation_create(*, training_run: TrainingRun, eval_set: EvalSet, checkpoin
             f"{training_run.dataset_key!r}: {shown}{more}.",
             field="eval_set",
         )
-    return EvaluationRun.objects.create(
-        training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, example_count=eval_set.item_count
+    evaluation = EvaluationRun.objects.create(
+        training_run=training_run,
+        eval_set=eval_set,
+        checkpoint=checkpoint,
+        example_count=eval_set.item_count,
+        created_by=user_or_none(actor),
     )
+    audit_record(
+        actor=actor, action=AuditAction.START, object_type=AuditObjectType.EVALUATION_RUN, object_id=evaluation.id
+    )
+    return evaluation
 
 
-def evaluation_enqueue(*, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str) -> EvaluationRun:
+def evaluation_enqueue(
+    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+) -> EvaluationRun:
     from training import tasks
 
     with transaction.atomic():
-        evaluation = evaluation_create(training_run=training_run, eval_set=eval_set, checkpoint=checkpoint)
+        evaluation = evaluation_create(training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, actor=actor)
         evaluation_id = str(evaluation.id)
         transaction.on_commit(lambda: tasks.evaluate.enqueue(evaluation_id=evaluation_id))
     return evaluation
 
 
-def evaluation_cancel(*, evaluation: EvaluationRun) -> EvaluationRun:
+@transaction.atomic
+def evaluation_cancel(*, evaluation: EvaluationRun, actor: Any = None) -> EvaluationRun:
     jobs.job_cancel(evaluation)
+    audit_record(
+        actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.EVALUATION_RUN, object_id=evaluation.id
+    )
     return evaluation
 
 

@@ -12,12 +12,14 @@ from tunix_rt.ids import parse_uuid
 
 
 def training_run_list(*, status: str | None = None) -> QuerySet[TrainingRun]:
-    runs = TrainingRun.objects.order_by("-created_at", "-run_id")
+    runs = TrainingRun.objects.select_related("created_by").order_by("-created_at", "-run_id")
     return runs if status is None else runs.filter(status=status)
 
 
 def training_run_get(*, run_id: Any) -> TrainingRun:
-    run = TrainingRun.objects.filter(run_id=parse_uuid(run_id, what="Training run")).first()
+    run = (
+        TrainingRun.objects.select_related("created_by").filter(run_id=parse_uuid(run_id, what="Training run")).first()
+    )
     if run is None:
         raise NotFound(f"Training run {run_id} not found.")
     return run
@@ -28,11 +30,11 @@ def training_run_metrics(*, run: TrainingRun) -> QuerySet[TrainingMetric]:
 
 
 def eval_set_list() -> QuerySet[EvalSet]:
-    return EvalSet.objects.order_by("name")
+    return EvalSet.objects.select_related("created_by").order_by("name")
 
 
 def eval_set_get(*, name: str) -> EvalSet:
-    eval_set = EvalSet.objects.filter(name=name).first()
+    eval_set = EvalSet.objects.select_related("created_by").filter(name=name).first()
     if eval_set is None:
         raise NotFound(f"Eval set {name!r} not found.")
     return eval_set
@@ -43,13 +45,13 @@ def eval_set_items(*, eval_set: EvalSet) -> QuerySet[EvalItem]:
 
 
 def evaluation_list(*, training_run: TrainingRun | None = None) -> QuerySet[EvaluationRun]:
-    runs = EvaluationRun.objects.select_related("eval_set").order_by("-created_at", "-id")
+    runs = EvaluationRun.objects.select_related("eval_set", "created_by").order_by("-created_at", "-id")
     return runs if training_run is None else runs.filter(training_run=training_run)
 
 
 def evaluation_get(*, evaluation_id: Any) -> EvaluationRun:
     evaluation = (
-        EvaluationRun.objects.select_related("eval_set", "training_run")
+        EvaluationRun.objects.select_related("eval_set", "training_run", "created_by")
         .filter(id=parse_uuid(evaluation_id, what="Evaluation run"))
         .first()
     )

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from training.models import CheckpointChoice, RunStatus
+from training.presets import preset_names
 from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
 
 
@@ -40,6 +41,7 @@ class TrainingRunSerializer(serializers.Serializer[Any]):
     record_count = serializers.IntegerField()
     error = serializers.CharField()
     duration_seconds = serializers.FloatField(allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class TrainingRunDetailSerializer(TrainingRunSerializer):
@@ -57,8 +59,15 @@ class TrainingRunListOutputSerializer(serializers.Serializer[Any]):
 
 class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
     dataset_key = serializers.CharField(max_length=200)
-    preset = serializers.CharField(max_length=64, required=False, default="sft_tiny")
-    config = serializers.DictField(required=False, allow_null=True, default=None)
+    preset = serializers.ChoiceField(
+        choices=preset_names(), required=False, default="sft_tiny", help_text="A shipped preset (training/configs)."
+    )
+    config = serializers.DictField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="An inline config used instead of the preset; model files only under MODEL_ROOTS.",
+    )
 
 
 class EvalItemInputSerializer(serializers.Serializer[Any]):
@@ -80,6 +89,7 @@ class EvalSetSerializer(serializers.Serializer[Any]):
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
     item_count = serializers.IntegerField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class EvalItemSerializer(serializers.Serializer[Any]):
@@ -122,6 +132,7 @@ class EvaluationRunSerializer(serializers.Serializer[Any]):
     format_rate = serializers.FloatField(allow_null=True)
     per_category = serializers.JSONField()
     error = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 
 
 class EvaluationRunDetailSerializer(EvaluationRunSerializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,8 +29,12 @@ from training.engine.config import (
 )
 from training.errors import TrainingConfigInvalid
 from training.models import RunStatus, TrainingMetric, TrainingRun
+from training.presets import PRESETS_DIR, preset_names
+from tunix_rt.accounts import user_or_none
+from tunix_rt.audit import audit_record
 from tunix_rt.errors import InvalidInput
 from tunix_rt.files import atomic_file
+from tunix_rt.models import AuditAction, AuditObjectType
 
 MANIFEST = "run_manifest.json"
 METRICS = "metrics.jsonl"
@@ -110,23 +115,47 @@ def _save(run: TrainingRun, *fields: str) -> None:
     _write_manifest(run)
 
 
-PRESETS_DIR = Path(__file__).resolve().parent / "configs"
-
-
 def preset_path(name: str) -> str:
-    """A config shipped in ``training/configs``; unknown names list the available ones."""
-    path = PRESETS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
-        raise TrainingConfigInvalid(f"Unknown preset {name!r}; available: {names}.", field="preset")
-    return str(path)
+    """A shipped preset; any other name, a path included, is refused before any file is touched."""
+    names = preset_names()
+    if name not in names:
+        raise TrainingConfigInvalid(f"Unknown preset; choose one of: {', '.join(names)}.", field="preset")
+    return str(PRESETS_DIR / f"{name}.yaml")
+
+
+def config_check_model_paths(config: SFTConfig) -> None:
+    """Model files named by an API-submitted config must lie under ``MODEL_ROOTS`` (symlinks resolved).
+
+    A relative path is taken under the first root. The message names the field, never a file's content.
+    """
+    roots = [Path(root) for root in settings.MODEL_ROOTS]
+    for field in ("checkpoint_path", "model_config_path", "tokenizer_path"):
+        value = getattr(config.model, field)
+        if value is None:
+            continue
+        candidate = Path(value) if Path(value).is_absolute() else roots[0] / value
+        resolved = Path(os.path.realpath(candidate))
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise TrainingConfigInvalid(
+                f"model.{field} must be a path under MODEL_ROOTS ({':'.join(str(r) for r in roots)}).",
+                field="config",
+            )
 
 
 @transaction.atomic
 def training_run_create(
-    *, dataset_key: str, config_path: str, config: dict[str, Any] | None = None, dry_run: bool = False
+    *,
+    dataset_key: str,
+    config_path: str,
+    config: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    restrict_paths: bool = False,
+    actor: Any = None,
 ) -> TrainingRun:
-    """Validates config (a file, or a mapping that overrides it) and dataset; records a pending run."""
+    """Validates config (a file, or a mapping used instead) and dataset; records a pending run, audited as ``start``.
+
+    With ``restrict_paths`` (configs from the API) model files must lie under ``MODEL_ROOTS``.
+    """
     if config is None:
         parsed = config_load(path=config_path)
     else:
@@ -135,6 +164,8 @@ def training_run_create(
         except ConfigError as exc:
             raise TrainingConfigInvalid(str(exc), field="config") from None
         config_path = ""
+    if restrict_paths:
+        config_check_model_paths(parsed)
     dataset = dataset_get(key=dataset_key)
     run = TrainingRun(
         dataset_key=dataset.key,
@@ -145,9 +176,11 @@ def training_run_create(
         seed=parsed.training.seed,
         git_sha=git_sha(),
         dry_run=dry_run,
+        created_by=user_or_none(actor),
     )
     run.artifacts_path = str(run_directory(run))
     run.save(force_insert=True)
+    audit_record(actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
     _write_manifest(run)
     return run
 
@@ -179,9 +212,11 @@ def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
     return run
 
 
-def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
+@transaction.atomic
+def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
     """A pending run is cancelled at once; a running one stops at its next logged step."""
     jobs.job_cancel(run)
+    audit_record(actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
     _write_manifest(run)
     return run
 
@@ -263,13 +298,23 @@ def write_manifest_of(*, run_id: Any) -> None:
 
 
 def training_run_enqueue(
-    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None
+    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None, actor: Any = None
 ) -> TrainingRun:
-    """Records a pending run and queues it for the worker once the transaction commits."""
+    """Records a pending run and queues it for the worker once the transaction commits.
+
+    The config comes from the API: a shipped preset, or an inline mapping whose model files
+    must lie under ``MODEL_ROOTS``.
+    """
     from training import tasks
 
     with transaction.atomic():
-        run = training_run_create(dataset_key=dataset_key, config_path=preset_path(preset or "sft_tiny"), config=config)
+        run = training_run_create(
+            dataset_key=dataset_key,
+            config_path=preset_path(preset or "sft_tiny"),
+            config=config,
+            restrict_paths=True,
+            actor=actor,
+        )
         run_id = str(run.run_id)
         transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
     return run

@@ -49,6 +49,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_paths(name: str, default: list[Path]) -> list[Path]:
+    """Colon-separated absolute directories, resolved; a relative entry stops start-up."""
+    value = os.environ.get(name)
+    if value is None:
+        return [p.resolve() for p in default]
+    paths = [Path(item.strip()) for item in value.split(":") if item.strip()]
+    relative = [str(p) for p in paths if not p.is_absolute()]
+    if relative or not paths:
+        raise ImproperlyConfigured(f"{name} must list absolute directories separated by ':', got {value!r}.")
+    return [p.resolve() for p in paths]
+
+
 def load_env_file(*, default: Path) -> None:
     """Loads KEY=VALUE lines without overriding variables that are already set."""
     name = os.environ.get("TUNIX_RT_ENV_FILE")

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tunix_rt.env import env_bool, env_int, env_list, env_str, load_env_file
+from tunix_rt.env import env_bool, env_int, env_list, env_paths, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -121,6 +121,8 @@ TRACE_MAX_BYTES = env_int("TRACE_MAX_BYTES", 1_048_576)
 TRACE_BATCH_MAX = env_int("TRACE_BATCH_MAX", 1000)
 TRACE_BATCH_MAX_BYTES = env_int("TRACE_BATCH_MAX_BYTES", 67_108_864)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR") or BASE_DIR / "artifacts").resolve()
+# Directories an API-submitted training config may read model files from (checkpoint, tokenizer).
+MODEL_ROOTS = env_paths("MODEL_ROOTS", [ARTIFACTS_DIR / "models"])
 
 # Request bodies are bounded per endpoint by the API's parser; Django's own cap must
 # not cut in first with a less precise error.
@@ -135,7 +137,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["tunix_rt.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": ["tunix_rt.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -174,3 +176,16 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Behind HTTPS: HSTS, redirect plain HTTP, and cookies that never travel unencrypted.
+HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+if HTTPS_ONLY:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# A proxy that terminates TLS says so in X-Forwarded-Proto; trust it only when told to.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from tunix_rt.audit_api import AuditViewSet
 from tunix_rt.health import health
 
 
@@ -37,6 +38,7 @@ api_patterns: list[URLPattern | URLResolver] = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
         name="docs",
     ),
+    path("audit", AuditViewSet.as_view({"get": "list"}), name="audit-list"),
     path("", include("traces.urls")),
     path("", include("datasets.urls")),
     path("", include("training.urls")),

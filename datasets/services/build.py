@@ -19,8 +19,11 @@ from datasets import selectors
 from datasets.models import Dataset, DatasetItem, SelectionStrategy
 from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
+from tunix_rt.accounts import user_or_none
+from tunix_rt.audit import audit_record
 from tunix_rt.errors import Conflict, InvalidInput
 from tunix_rt.files import atomic_file
+from tunix_rt.models import AuditAction, AuditObjectType
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 LIMIT_MAX = 10_000
@@ -122,6 +125,7 @@ def dataset_build(
     status: str | None = None,
     tags: Sequence[str] = (),
     trace_ids: Sequence[uuid.UUID] | None = None,
+    actor: Any = None,
 ) -> Dataset:
     """Freezes the selection into a new dataset ``{name}-{version}``, all or nothing.
 
@@ -176,6 +180,7 @@ def dataset_build(
         session_id=session_id,
         parent_dataset=parent,
         training_run_id=training_run_id,
+        created_by=user_or_none(actor),
     )
     try:
         with transaction.atomic():
@@ -186,5 +191,6 @@ def dataset_build(
         [DatasetItem(dataset=dataset, trace_id=trace_id, position=n) for n, trace_id in enumerate(selected)],
         batch_size=ITEM_BATCH,
     )
+    audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
     return dataset

@@ -150,9 +150,10 @@ def _batch_queries(api_client: APIClient, size: int, django_assert_num_queries: 
 
 
 def test_batch_query_count_does_not_grow_with_size(api_client: APIClient, django_assert_num_queries: Any) -> None:
-    # token lookup, savepoint/transaction, one INSERT, one re-fetch: the same for 2 and 1,000 traces
-    _batch_queries(api_client, 2, django_assert_num_queries, 5)
-    _batch_queries(api_client, 1000, django_assert_num_queries, 5)
+    # token lookup, role, savepoint/transaction, one INSERT, one audit INSERT, one re-fetch:
+    # the same for 2 and 1,000 traces
+    _batch_queries(api_client, 2, django_assert_num_queries, 7)
+    _batch_queries(api_client, 1000, django_assert_num_queries, 7)
     assert Trace.objects.count() == 1002
 
 
@@ -220,7 +221,7 @@ def test_list_invalid_filters_are_400(api_client: APIClient, params: dict[str, s
 
 def test_list_query_budget_and_no_step_contents(api_client: APIClient, django_assert_num_queries: Any) -> None:
     TraceFactory.create_batch(30)
-    with django_assert_num_queries(3) as captured:  # token, rows, tags prefetch
+    with django_assert_num_queries(4) as captured:  # token, role, rows (with the creator), tags prefetch
         assert api_client.get("/api/traces", {"limit": 30}).status_code == 200
     rows_sql = captured.captured_queries[1]["sql"]
     assert '"steps"' not in rows_sql and '"final_answer"' not in rows_sql

@@ -59,11 +59,11 @@ def test_import_many_rolls_back_everything_on_failure(monkeypatch: pytest.Monkey
     real = services.traces_import_batch
     calls = {"n": 0}
 
-    def failing(*, payloads: Any) -> Any:
+    def failing(*, payloads: Any, actor: Any = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk full")
-        return real(payloads=payloads)
+        return real(payloads=payloads, actor=actor)
 
     monkeypatch.setattr(services, "traces_import_batch", failing)
     with pytest.raises(RuntimeError):

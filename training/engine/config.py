@@ -18,6 +18,23 @@ INSTALL_HINT = "pip install -r requirements-training.txt (or make test-training)
 _STACK_MODULES = ("jax", "flax", "optax", "orbax.checkpoint", "qwix", "sentencepiece", "tunix")
 
 
+# Upper bounds of the numeric fields (docs/training.md#configuration): generous for a real
+# Gemma checkpoint, yet no config can ask for a model or a run that no machine here could hold.
+LIMITS = {
+    "num_layers": 64,
+    "width": 32_768,
+    "heads": 128,
+    "head_dim": 1_024,
+    "seq_len": 32_768,
+    "vocab_size": 262_144,
+    "lora_rank": 1_024,
+    "max_steps": 1_000_000,
+    "batch_size": 1_024,
+    "max_to_keep": 100,
+    "eval_tokens": 4_096,
+}
+
+
 class ConfigError(ValueError):
     """A config value is missing, unknown, of the wrong type or out of range."""
 
@@ -158,13 +175,15 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
     _reject_unknown(tiny_d, "model.tiny", set(TinyModelConfig.__dataclass_fields__))
     td = TinyModelConfig()
     tiny = TinyModelConfig(
-        num_layers=_int(tiny_d, "model.tiny", "num_layers", td.num_layers, lo=1),
-        embed_dim=_int(tiny_d, "model.tiny", "embed_dim", td.embed_dim, lo=1),
-        hidden_dim=_int(tiny_d, "model.tiny", "hidden_dim", td.hidden_dim, lo=1),
-        num_heads=_int(tiny_d, "model.tiny", "num_heads", td.num_heads, lo=1),
-        head_dim=_int(tiny_d, "model.tiny", "head_dim", td.head_dim, lo=1),
-        num_kv_heads=_int(tiny_d, "model.tiny", "num_kv_heads", td.num_kv_heads, lo=1),
-        sliding_window_size=_int(tiny_d, "model.tiny", "sliding_window_size", td.sliding_window_size, lo=1),
+        num_layers=_int(tiny_d, "model.tiny", "num_layers", td.num_layers, lo=1, hi=LIMITS["num_layers"]),
+        embed_dim=_int(tiny_d, "model.tiny", "embed_dim", td.embed_dim, lo=1, hi=LIMITS["width"]),
+        hidden_dim=_int(tiny_d, "model.tiny", "hidden_dim", td.hidden_dim, lo=1, hi=LIMITS["width"]),
+        num_heads=_int(tiny_d, "model.tiny", "num_heads", td.num_heads, lo=1, hi=LIMITS["heads"]),
+        head_dim=_int(tiny_d, "model.tiny", "head_dim", td.head_dim, lo=1, hi=LIMITS["head_dim"]),
+        num_kv_heads=_int(tiny_d, "model.tiny", "num_kv_heads", td.num_kv_heads, lo=1, hi=LIMITS["heads"]),
+        sliding_window_size=_int(
+            tiny_d, "model.tiny", "sliding_window_size", td.sliding_window_size, lo=1, hi=LIMITS["seq_len"]
+        ),
     )
     if tiny.num_heads % tiny.num_kv_heads:
         raise ConfigError("model.tiny.num_kv_heads must divide model.tiny.num_heads")
@@ -173,7 +192,7 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
     ld = LoraConfig()
     lora = LoraConfig(
         enabled=_bool(lora_d, "model.lora", "enabled", ld.enabled),
-        rank=_int(lora_d, "model.lora", "rank", ld.rank, lo=1),
+        rank=_int(lora_d, "model.lora", "rank", ld.rank, lo=1, hi=LIMITS["lora_rank"]),
         alpha=_float(lora_d, "model.lora", "alpha", ld.alpha, lo=0.0, lo_open=True),
         module_path=_str(lora_d, "model.lora", "module_path", ld.module_path),
     )
@@ -196,7 +215,7 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
 def _parse_tokenizer(d: dict[str, Any]) -> TokenizerConfig:
     _reject_unknown(d, "tokenizer", {"vocab_size"})
     return TokenizerConfig(
-        vocab_size=_int(d, "tokenizer", "vocab_size", TokenizerConfig().vocab_size, lo=16, hi=1 << 20)
+        vocab_size=_int(d, "tokenizer", "vocab_size", TokenizerConfig().vocab_size, lo=16, hi=LIMITS["vocab_size"])
     )
 
 
@@ -215,22 +234,24 @@ def _parse_training(d: dict[str, Any]) -> TrainingConfig:
     _reject_unknown(ck_d, "training.checkpoint", {"save_every_steps", "max_to_keep"})
     save_every = ck_d.get("save_every_steps")
     if save_every is not None:
-        save_every = _int(ck_d, "training.checkpoint", "save_every_steps", 1, lo=1)
+        save_every = _int(ck_d, "training.checkpoint", "save_every_steps", 1, lo=1, hi=LIMITS["max_steps"])
     checkpoint = CheckpointPolicy(
         save_every_steps=save_every,
-        max_to_keep=_int(ck_d, "training.checkpoint", "max_to_keep", td.checkpoint.max_to_keep, lo=1),
+        max_to_keep=_int(
+            ck_d, "training.checkpoint", "max_to_keep", td.checkpoint.max_to_keep, lo=1, hi=LIMITS["max_to_keep"]
+        ),
     )
     training = TrainingConfig(
         seed=_int(d, "training", "seed", td.seed, lo=0, hi=2**31 - 1),
-        batch_size=_int(d, "training", "batch_size", td.batch_size, lo=1),
-        max_steps=_int(d, "training", "max_steps", td.max_steps, lo=1),
-        max_seq_len=_int(d, "training", "max_seq_len", td.max_seq_len, lo=4),
+        batch_size=_int(d, "training", "batch_size", td.batch_size, lo=1, hi=LIMITS["batch_size"]),
+        max_steps=_int(d, "training", "max_steps", td.max_steps, lo=1, hi=LIMITS["max_steps"]),
+        max_seq_len=_int(d, "training", "max_seq_len", td.max_seq_len, lo=4, hi=LIMITS["seq_len"]),
         learning_rate=lr,
-        warmup_steps=_int(d, "training", "warmup_steps", td.warmup_steps, lo=0),
+        warmup_steps=_int(d, "training", "warmup_steps", td.warmup_steps, lo=0, hi=LIMITS["max_steps"]),
         weight_decay=_float(d, "training", "weight_decay", td.weight_decay, lo=0.0),
         b2=_float(d, "training", "b2", td.b2, lo=0.0, hi=1.0, hi_open=True),
         grad_clip=_float(d, "training", "grad_clip", td.grad_clip, lo=0.0, lo_open=True),
-        log_every=_int(d, "training", "log_every", td.log_every, lo=1),
+        log_every=_int(d, "training", "log_every", td.log_every, lo=1, hi=LIMITS["max_steps"]),
         checkpoint=checkpoint,
     )
     if training.warmup_steps >= training.max_steps:
@@ -242,8 +263,8 @@ def _parse_eval(d: dict[str, Any]) -> EvalConfig:
     _reject_unknown(d, "eval", {"max_new_tokens", "batch_size"})
     ed = EvalConfig()
     return EvalConfig(
-        max_new_tokens=_int(d, "eval", "max_new_tokens", ed.max_new_tokens, lo=1),
-        batch_size=_int(d, "eval", "batch_size", ed.batch_size, lo=1),
+        max_new_tokens=_int(d, "eval", "max_new_tokens", ed.max_new_tokens, lo=1, hi=LIMITS["eval_tokens"]),
+        batch_size=_int(d, "eval", "batch_size", ed.batch_size, lo=1, hi=LIMITS["batch_size"]),
     )
 
 

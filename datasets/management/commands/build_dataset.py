@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from datasets import selectors
 from datasets.serializers import DatasetBuildInputSerializer
 from datasets.services import dataset_build
+from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
 
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--tag", action="append", default=[], help="a tag every trace must carry, repeat")
         parser.add_argument("--trace-id", action="append", dest="trace_ids", help="explicit selection, repeat")
         parser.add_argument("--trace-ids-file", type=Path, help="explicit selection, one id per line")
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         filters: dict[str, Any] = {}
@@ -100,6 +102,7 @@ class Command(BaseCommand):
                 status=data["status"],
                 tags=data["tags"],
                 trace_ids=data["trace_ids"],
+                actor=command_user(options),
             )
         except DomainError as exc:
             raise CommandError(_flatten(exc.as_body())) from None

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from traces.generation import traces_generate
 from traces.generators import available_generators
+from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
 
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same traces")
         parser.add_argument("--level", default=None, help="difficulty level, where the generator has levels")
         parser.add_argument("--dry-run", action="store_true", help="print a preview; store nothing")
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 1 <= options["count"] <= 10_000:
@@ -32,6 +34,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 level=options["level"],
                 persist=not options["dry_run"],
+                actor=command_user(options),
             )
         except DomainError as exc:
             raise CommandError(exc.message) from None

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from traces.serializers import TraceInputSerializer
 from traces.services import traces_import_many
 from traces.types import TracePayload
+from tunix_rt.commands import add_user_argument, command_user
 
 MAX_REPORTED = 50
 
@@ -60,10 +61,12 @@ class Command(BaseCommand):
         parser.add_argument("--skip-invalid", action="store_true", help="import the valid lines, report the rest")
         parser.add_argument("--skip-duplicates", action="store_true", help="skip traces whose content is stored")
         parser.add_argument("--batch-size", type=int, default=500, help="traces per insert (default 500)")
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not 1 <= options["batch_size"] <= 10_000:
             raise CommandError("--batch-size must be between 1 and 10000.")
+        actor = command_user(options)
         with self._open(options["path"]) as stream:
             invalid, valid_count = self._check(stream)
             if invalid and not options["skip_invalid"]:
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 skip_duplicates=options["skip_duplicates"],
                 batch_size=options["batch_size"],
                 on_batch=lambda done: self._progress(done, valid_count),
+                actor=actor,
             )
         self.stdout.write(
             self.style.SUCCESS(

@@ -10,6 +10,7 @@ from traces.models import TraceStatus
 from traces.scoring import criteria_names
 from traces.selectors import traces_with_status
 from traces.services import traces_score
+from tunix_rt.commands import add_user_argument, command_user
 
 
 class Command(BaseCommand):
@@ -18,8 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--criteria", default="baseline", choices=criteria_names())
         parser.add_argument("--status", choices=list(TraceStatus.values))
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         traces = traces_with_status(status=options["status"])
-        count = traces_score(traces=traces, criteria=options["criteria"])
+        count = traces_score(traces=traces, criteria=options["criteria"], actor=command_user(options))
         self.stdout.write(self.style.SUCCESS(f"Scored {count} trace(s) with {options['criteria']}."))

@@ -10,6 +10,7 @@ from training.engine.config import TrainingStackMissing, ensure_training_stack
 from training.evaluation import evaluation_create, evaluation_execute
 from training.models import CheckpointChoice, RunStatus
 from training.selectors import eval_set_get, training_run_get
+from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--run", required=True, help="training run id")
         parser.add_argument("--eval-set", required=True, help="eval set name")
         parser.add_argument("--checkpoint", choices=CheckpointChoice.values, default=CheckpointChoice.FINAL)
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -34,6 +36,7 @@ class Command(BaseCommand):
                 training_run=training_run_get(run_id=options["run"]),
                 eval_set=eval_set_get(name=options["eval_set"]),
                 checkpoint=options["checkpoint"],
+                actor=command_user(options),
             )
             self.stdout.write(
                 f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…"

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.evaluation import eval_set_import
 from training.serializers import EvalItemInputSerializer
+from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--name", required=True)
         parser.add_argument("--description", default="")
+        add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["path"])
@@ -49,7 +51,9 @@ class Command(BaseCommand):
         if errors:
             raise CommandError(f"{len(errors)} invalid line(s); nothing was imported.")
         try:
-            eval_set = eval_set_import(name=options["name"], items=items, description=options["description"])
+            eval_set = eval_set_import(
+                name=options["name"], items=items, description=options["description"], actor=command_user(options)
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from training.engine.config import TrainingStackMissing, ensure_training_stack
 from training.models import RunStatus, TrainingRun
 from training.services import training_run_create, training_run_dry_run, training_run_execute
+from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
 
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True, help="dataset key, e.g. arith-1.0")
         parser.add_argument("--config", required=True, help="YAML config, e.g. training/configs/sft_tiny.yaml")
         parser.add_argument("--dry-run", action="store_true", help="check everything, train nothing")
+        add_user_argument(parser)
 
     def _progress(self, step: int, loss: float | None) -> None:
         self.stdout.write(f"  step {step}: loss {loss if loss is not None else 'n/a'}")
@@ -42,7 +44,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         try:
             run = training_run_create(
-                dataset_key=options["dataset"], config_path=options["config"], dry_run=options["dry_run"]
+                dataset_key=options["dataset"],
+                config_path=options["config"],
+                dry_run=options["dry_run"],
+                actor=command_user(options),
             )
             self.stdout.write(f"Run directory: {run.artifacts_path}")
             if options["dry_run"]:

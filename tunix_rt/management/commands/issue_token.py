@@ -7,17 +7,23 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tunix_rt.accounts import user_issue_token
+from tunix_rt.errors import DomainError
+from tunix_rt.roles import ROLES
 
 
 class Command(BaseCommand):
-    help = "Print an API token for USERNAME, creating the user when it does not exist."
+    help = (
+        "Print an API token for USERNAME, creating the user when it does not exist. A new user is a "
+        "trainer unless --role says otherwise; --role on an existing user changes its role."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
+        parser.add_argument("--role", choices=ROLES, help="viewer, curator, trainer or admin (staff + superuser).")
 
-    def handle(self, *args: Any, username: str, **options: Any) -> None:
+    def handle(self, *args: Any, username: str, role: str | None = None, **options: Any) -> None:
         try:
-            key = user_issue_token(username=username)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            key = user_issue_token(username=username, role=role)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(key)

@@ -1,0 +1,62 @@
+"""``GET /api/audit``: the audit trail for staff, read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tunix_rt.audit import audit_list
+from tunix_rt.models import AuditAction, AuditObjectType
+from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer, page_of
+from tunix_rt.roles import ADMIN
+
+
+class AuditQuerySerializer(PageQuerySerializer):
+    actor = serializers.CharField(required=False, max_length=150, help_text="Username of the actor.")
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
+    object_type = serializers.ChoiceField(choices=AuditObjectType.choices, required=False)
+    object_id = serializers.CharField(required=False, max_length=255)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class AuditEntrySerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_name", allow_null=True)
+    action = serializers.ChoiceField(choices=AuditAction.choices)
+    object_type = serializers.ChoiceField(choices=AuditObjectType.choices)
+    object_id = serializers.CharField()
+    changes = serializers.JSONField(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        body = super().to_representation(instance)
+        body["actor"] = body["actor"] or None
+        return body
+
+
+class AuditListOutputSerializer(serializers.Serializer[Any]):
+    data = AuditEntrySerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+class AuditViewSet(viewsets.ViewSet):
+    """Newest first; staff only. Entries cannot be changed or deleted through any surface."""
+
+    read_role = ADMIN
+
+    @extend_schema(
+        parameters=[AuditQuerySerializer],
+        responses={200: AuditListOutputSerializer, 403: OpenApiResponse(description="Staff only.")},
+        summary="The audit trail, newest first (staff only)",
+    )
+    def list(self, request: Request) -> Response:
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        conditions = {k: v for k, v in query.validated_data.items() if k not in ("limit", "offset")}
+        page = page_of(audit_list(**conditions), request.query_params)
+        return Response({"data": AuditEntrySerializer(page.rows, many=True).data, "pagination": page.pagination})
