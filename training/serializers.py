@@ -60,7 +60,11 @@ class TrainingRunListOutputSerializer(serializers.Serializer[Any]):
 class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
     dataset_key = serializers.CharField(max_length=200)
     preset = serializers.ChoiceField(
-        choices=preset_names(), required=False, default="sft_tiny", help_text="A shipped preset (training/configs)."
+        choices=preset_names(),
+        required=False,
+        default="sft_tiny",
+        help_text="A shipped preset (training/configs).",
+        error_messages={"invalid_choice": f"Not a shipped preset; choose one of: {', '.join(preset_names())}."},
     )
     config = serializers.DictField(
         required=False,

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from tunix_rt.accounts import user_role_changed
 from tunix_rt.models import AuditEntry
-from tunix_rt.roles import user_role
+from tunix_rt.roles import ADMIN, user_role
 
 
 @admin.register(AuditEntry)
@@ -25,7 +25,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+        return bool(request.user.is_active and user_role(request.user) == ADMIN)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)

@@ -45,15 +45,17 @@ def role_rank(role: str) -> int:
 
 
 def user_role(user: Any) -> str:
-    """The highest role of ``user`` (one query for non-staff users, cached on the object)."""
+    """The user's role, cached on the object: superuser is admin; else the highest role group;
+    else a staff user is admin. A staff member of a role group gets that role in the API and the
+    view-only admin pages its group's permissions allow."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_ROLE
-    if user.is_staff or user.is_superuser:
+    if user.is_superuser:
         return ADMIN
     cached = getattr(user, "_tunix_role", None)
     if cached is None:
         names = set(user.groups.filter(name__in=GROUP_ROLES).values_list("name", flat=True))
-        cached = max(names, key=role_rank, default=NO_ROLE)
+        cached = max(names, key=role_rank, default=ADMIN if user.is_staff else NO_ROLE)
         user._tunix_role = cached
     return str(cached)
 

@@ -51,6 +51,8 @@ def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SECRET_KEY": "k", "DEBUG": "perhaps"}, "DEBUG"),
         ({"SECRET_KEY": "k", "ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
         ({"SECRET_KEY": "k", "DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        ({"SECRET_KEY": "k", "MODEL_ROOTS": "models:/srv/x"}, "MODEL_ROOTS"),
+        ({"SECRET_KEY": "k", "HTTPS_ONLY": "sometimes"}, "HTTPS_ONLY"),
     ],
 )
 def test_invalid_configuration_stops_start_up(env_vars: dict[str, str], named: str) -> None:
@@ -75,3 +77,37 @@ def test_env_file_fills_in_unset_variables(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.split() == ["from-file", "9"]
+
+
+def _deploy_check(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env_vars = {
+        "DJANGO_SETTINGS_MODULE": "tunix_rt.settings",
+        "PATH": "/usr/bin:/bin",
+        "TUNIX_RT_ENV_FILE": "",
+        "DEBUG": "0",
+        "SECRET_KEY": "x7Kq2-" + "Vb9mZ3pL8rT1wY6nC4hJ0dF5gS2aE7uQ" * 2,
+        "ALLOWED_HOSTS": "tunix.example.org",
+        **extra,
+    }
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    return subprocess.run(  # noqa: S603 - fixed interpreter and script
+        [sys.executable, str(manage), "check", "--deploy", "--fail-level", "WARNING"],
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_https_only_clears_every_deploy_warning() -> None:
+    plain = _deploy_check({})
+    assert plain.returncode != 0 and "security.W004" in plain.stderr
+    secured = _deploy_check({"HTTPS_ONLY": "1", "TRUST_X_FORWARDED_PROTO": "1"})
+    assert secured.returncode == 0, secured.stderr
+    assert "no issues" in secured.stdout
+
+
+def test_model_roots_default_and_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("X_ROOTS", f"{tmp_path}:{tmp_path / 'b'}")
+    assert env.env_paths("X_ROOTS", []) == [tmp_path.resolve(), (tmp_path / "b").resolve()]
+    assert env.env_paths("X_UNSET", [tmp_path / "m"]) == [(tmp_path / "m").resolve()]
