@@ -170,17 +170,17 @@ class TraceAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         services.traces_delete(traces=queryset, actor=request.user)
 
-    @admin.action(description="Approve selected traces")
+    @admin.action(description="Approve selected traces", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED, actor=request.user)
         self.message_user(request, f"Approved {count} trace(s).", messages.SUCCESS)
 
-    @admin.action(description="Reject selected traces")
+    @admin.action(description="Reject selected traces", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED, actor=request.user)
         self.message_user(request, f"Rejected {count} trace(s).", messages.SUCCESS)
 
-    @admin.action(description="Add a tag to selected traces")
+    @admin.action(description="Add a tag to selected traces", permissions=["change"])
     def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -198,7 +198,7 @@ class TraceAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/traces/trace/action_form.html", context)
 
-    @admin.action(description="Score selected traces with baseline")
+    @admin.action(description="Score selected traces with baseline", permissions=["change"])
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         count = services.traces_score(traces=queryset, criteria="baseline", actor=request.user)
         self.message_user(request, f"Scored {count} trace(s) with baseline.", messages.SUCCESS)
@@ -212,7 +212,7 @@ class TraceAdmin(admin.ModelAdmin):
         url = reverse("admin:traces_trace_compare")
         return HttpResponseRedirect(f"{url}?{urlencode({'base': str(ids[0]), 'other': str(ids[1])})}")
 
-    @admin.action(description="Build dataset from selection")
+    @admin.action(description="Build dataset from selection", permissions=["build_dataset"])
     def build_dataset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = BuildDatasetForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -245,6 +245,9 @@ class TraceAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/traces/trace/action_form.html", context)
+
+    def has_build_dataset_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("datasets.add_dataset"))
 
     def get_urls(self) -> list[Any]:
         extra = [path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare")]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -22,6 +23,12 @@ from training.charts import loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartTrainingForm
 from training.models import EvalItem, EvalSet, EvaluationResult, EvaluationRun, TrainingRun
 from tunix_rt.errors import DomainError
+
+
+def require_permission(request: HttpRequest, permission: str) -> None:
+    """Custom admin pages that start or stop jobs need the permission the user's role group gives."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(f"This needs the {permission} permission (the trainer role).")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,11 +113,14 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         items = format_html_join("", "<li>{}</li>", ((e,) for e in entries))
         return format_html("<code>{}</code><ul>{}</ul>", root, items)
 
-    @admin.action(description="Cancel selected runs")
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("training.change_trainingrun"))
+
+    @admin.action(description="Cancel selected runs", permissions=["cancel"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[TrainingRun]) -> None:
         for run in queryset:
             try:
-                services.training_run_cancel(run=run)
+                services.training_run_cancel(run=run, actor=request.user)
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
             else:
@@ -130,10 +140,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/training/form_page.html", context)
 
     def start_view(self, request: HttpRequest) -> HttpResponse:
+        require_permission(request, "training.add_trainingrun")
         form = StartTrainingForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = services.training_run_enqueue(**form.cleaned_data)
+                run = services.training_run_enqueue(**form.cleaned_data, actor=request.user)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -142,6 +153,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return self._form_page(request, "Start a training run", form)
 
     def evaluate_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        require_permission(request, "training.add_evaluationrun")
         run = selectors.training_run_get(run_id=run_id)
         form = StartEvaluationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -150,6 +162,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                     training_run=run,
                     eval_set=selectors.eval_set_get(name=form.cleaned_data["eval_set"]),
                     checkpoint=form.cleaned_data["checkpoint"],
+                    actor=request.user,
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -159,10 +172,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return self._form_page(request, f"Evaluate run {run.run_id}", form)
 
     def cancel_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        require_permission(request, "training.change_trainingrun")
         run = selectors.training_run_get(run_id=run_id)
         if request.method == "POST":
             try:
-                services.training_run_cancel(run=run)
+                services.training_run_cancel(run=run, actor=request.user)
                 self.message_user(request, "Run cancelled.")
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.WARNING)

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from training.models import CheckpointChoice, EvaluationRun
-from training.services import PRESETS_DIR
+from training.presets import preset_names
 
 
 class StartTrainingForm(forms.Form):
@@ -16,7 +16,7 @@ class StartTrainingForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(p.stem, p.stem) for p in sorted(PRESETS_DIR.glob("*.yaml"))]  # type: ignore[attr-defined]
+        self.fields["preset"].choices = [(name, name) for name in preset_names()]  # type: ignore[attr-defined]
 
 
 class StartEvaluationForm(forms.Form):

@@ -201,3 +201,42 @@ def test_a_role_change_on_the_admin_user_page_is_audited(client: Any, staff_user
     assert user_role(get_user_model().objects.get(pk=bob.pk)) == CURATOR
     entry = AuditEntry.objects.get(object_type="user", object_id="bob", actor_name="admin")
     assert entry.changes == {"role": ["viewer", "curator"]}
+
+
+def _staff_with_role(role: str) -> Any:
+    from tunix_rt.roles import role_apply, roles_sync_permissions
+
+    roles_sync_permissions()
+    member = get_user_model().objects.create_user(username=f"staff-{role}", password="pw-staff-123")
+    role_apply(member, role)
+    member.is_staff = True
+    member.save(update_fields=["is_staff"])
+    return member
+
+
+def test_staff_viewers_get_view_only_admin_pages(client: Any) -> None:
+    trace = TraceFactory.create()
+    client.force_login(_staff_with_role(VIEWER))
+    changelist = client.get("/admin/traces/trace/")
+    assert changelist.status_code == 200
+    assert b'value="approve"' not in changelist.content
+    page = client.get(f"/admin/traces/trace/{trace.id}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    client.post("/admin/traces/trace/", {"action": "approve", "_selected_action": [str(trace.id)]})
+    assert Trace.objects.get(id=trace.id).status == "pending"
+    assert client.get("/admin/training/trainingrun/start/").status_code == 403
+    assert client.get("/admin/tunix_rt/auditentry/").status_code == 403
+
+
+def test_staff_curators_curate_in_the_admin_but_cannot_start_runs(client: Any) -> None:
+    trace = TraceFactory.create()
+    client.force_login(_staff_with_role(CURATOR))
+    changelist = client.get("/admin/traces/trace/")
+    assert b'value="approve"' in changelist.content
+    client.post("/admin/traces/trace/", {"action": "approve", "_selected_action": [str(trace.id)]})
+    assert Trace.objects.get(id=trace.id).status == "approved"
+    assert client.get("/admin/training/trainingrun/start/").status_code == 403
+    run = TrainingRunFactory.create(status=RunStatus.PENDING)
+    assert client.post(f"/admin/training/trainingrun/{run.run_id}/cancel/").status_code == 403
+    client.force_login(_staff_with_role(TRAINER))
+    assert client.get("/admin/training/trainingrun/start/").status_code == 200
