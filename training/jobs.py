@@ -21,7 +21,7 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from training.engine.config import TrainingStackMissing, ensure_training_stack
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.errors import TrainingStackUnavailable
 from training.models import FINISHED, BackgroundJob, EvaluationRun, RunStatus, TrainingRun
 from tunix_rt.errors import InvalidInput

@@ -7,14 +7,8 @@ import `sft`, `sampling`, `models`, `data` and `tokenizer` directly where traini
 from __future__ import annotations
 
 from training.engine.answers import extract_answer, format_ok, normalise
-from training.engine.config import (
-    ConfigError,
-    SFTConfig,
-    TrainingStackMissing,
-    ensure_training_stack,
-    load_config,
-    parse_config,
-)
+from training.engine.config import ConfigError, SFTConfig, load_config, parse_config
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
 
 __all__ = [
     "ConfigError",

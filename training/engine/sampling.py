@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.engine.config import ensure_training_stack
 from training.engine.data import wrap_prompt
 from training.engine.models import ModelSpec, build_model
 from training.engine.sft import FINAL, INITIAL, checkpoint_root
+from training.engine.stack import ensure_training_stack
 from training.engine.tokenizer import TOKENIZER_FILE, load_tokenizer, stop_token_ids
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.engine.config import ConfigError, SFTConfig, ensure_training_stack
+from training.engine.config import ConfigError, SFTConfig
 from training.engine.data import DataError, encode_records, iter_training_inputs, record_texts
 from training.engine.models import (
     ModelLoadError,
@@ -18,6 +18,7 @@ from training.engine.models import (
     read_model_config_file,
     tiny_config_dict,
 )
+from training.engine.stack import ensure_training_stack
 from training.engine.tokenizer import TokenizerError, copy_tokenizer, fit_tokenizer, load_tokenizer
 
 if TYPE_CHECKING:

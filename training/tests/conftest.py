@@ -52,12 +52,12 @@ def arith_dataset(db: Any, artifacts: Path) -> Dataset:
 @pytest.fixture
 def no_training_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a machine without requirements-training.txt, whatever this venv has."""
-    from training.engine import config
+    from training.engine import stack
 
     def missing() -> None:
-        raise config.TrainingStackMissing(f"training stack not installed (missing: jax); run: {config.INSTALL_HINT}")
+        raise stack.TrainingStackMissing(f"training stack not installed (missing: jax); run: {stack.INSTALL_HINT}")
 
-    monkeypatch.setattr(config, "ensure_training_stack", missing)
+    monkeypatch.setattr(stack, "ensure_training_stack", missing)
     for module in ("training.jobs", "training.management.commands.train_sft",
                    "training.management.commands.evaluate"):  # fmt: skip
         monkeypatch.setattr(f"{module}.ensure_training_stack", missing)

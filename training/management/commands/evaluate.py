@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from training.engine.config import TrainingStackMissing, ensure_training_stack
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.evaluation import evaluation_create, evaluation_execute
 from training.models import CheckpointChoice, RunStatus
 from training.selectors import eval_set_get, training_run_get

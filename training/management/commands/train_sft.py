@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from training.engine.config import TrainingStackMissing, ensure_training_stack
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.models import RunStatus, TrainingRun
 from training.services import training_run_create, training_run_dry_run, training_run_execute
 from tunix_rt.commands import add_user_argument, command_user

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from training.engine.config import INSTALL_HINT
+from training.engine.stack import INSTALL_HINT
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from training.engine import config as config_module
-from training.engine.config import (
-    ConfigError,
-    TrainingStackMissing,
-    ensure_training_stack,
-    load_config,
-    parse_config,
-)
+from training.engine import stack as stack_module
+from training.engine.config import ConfigError, load_config, parse_config
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -91,7 +86,7 @@ def test_load_config_errors(tmp_path: Path) -> None:
 
 
 def test_ensure_training_stack_names_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config_module.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(stack_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(TrainingStackMissing) as info:
         ensure_training_stack()
     assert "pip install -r requirements-training.txt" in str(info.value)
@@ -106,7 +101,7 @@ def test_engine_package_imports_without_jax() -> None:
         "        if name.split('.')[0] in ('jax', 'jaxlib', 'flax', 'tunix', 'optax', 'qwix', 'orbax'):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import training.engine, training.engine.config, training.engine.answers\n"
+        "import training.engine, training.engine.config, training.engine.stack, training.engine.answers\n"
         "training.engine.load_config\n"
         "assert not any(m.split('.')[0] in ('jax', 'tunix') for m in sys.modules)\n"
     )
