@@ -61,8 +61,8 @@ test-training: install-training
 	$(BIN)/coverage report --rcfile=.coveragerc-training
 
 ## make bench: service paths against raw PostgreSQL, as ratios (DATABASE_URL must be postgres://)
-bench: install
-	$(BIN)/python manage.py benchmark
+bench: install-dev
+	$(BIN)/python -m pytest bench/bench_hot_paths.py -s -p no:cacheprovider
 
 ## make worker: the background worker that runs queued training and evaluation jobs
 worker: install .env
