@@ -89,6 +89,8 @@ def _database() -> dict[str, object]:
     if engine == "django.db.backends.sqlite3":
         config["ENGINE"] = "tunix_rt.db.sqlite"
         config["CONN_MAX_AGE"] = 0
+        # Django's default test database, said outright: pytest-xdist then keeps one per worker.
+        config["TEST"] = {"NAME": ":memory:"}
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",

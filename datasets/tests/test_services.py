@@ -89,7 +89,7 @@ def test_random_without_seed_is_invalid() -> None:
         ({"status": "maybe"}, "status"),
         ({"filters": {"": 1}}, "filters"),
         ({"parent_dataset_key": "nope-1"}, "parent_dataset_id"),
-        ({"filters": {"a": 1}, "trace_ids": [uuid.uuid4()]}, "trace_ids"),
+        ({"filters": {"a": 1}, "trace_ids": [uuid.UUID("0b9e2c54-0d5e-4b0a-8f61-3a7c2d1e9f08")]}, "trace_ids"),
     ],
 )
 def test_invalid_requests_name_their_field(kwargs: dict[str, Any], field: str) -> None:

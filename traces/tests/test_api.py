@@ -244,7 +244,7 @@ def test_retrieve_returns_payload_and_curation_fields(api_client: APIClient) -> 
     assert body["status"] == "pending" and body["tags"] == [] and body["notes"] == ""
 
 
-@pytest.mark.parametrize("trace_id", [str(uuid.uuid4()), "not-a-uuid", "123"])
+@pytest.mark.parametrize("trace_id", ["5f0c3a34-9c1e-4d57-9a2b-6c1f2e8d7b40", "not-a-uuid", "123"])
 def test_retrieve_missing_or_malformed_is_404(api_client: APIClient, trace_id: str) -> None:
     response = api_client.get(f"/api/traces/{trace_id}")
     assert response.status_code == 404
