@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-CONTROL_TOKENS = ("<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>")
+from datasets.formats.gemma import CONTROL_TOKENS
 
 
 class ExportTrace(Protocol):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from datasets.formats.base import ExportOptions, ExportTrace, clean, metadata, reasoning_completion
+from datasets.formats.gemma import gemma_model_turn_end, gemma_prompt
 
 
 def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:
     system = clean(options.system_prompt) + "\n\n" if options.system_prompt else ""
     return {
         "id": str(trace.id),
-        "prompt": "<start_of_turn>user\n" + system + clean(trace.prompt) + "<end_of_turn>\n<start_of_turn>model\n",
-        "completion": reasoning_completion(trace) + "<end_of_turn>",
+        "prompt": gemma_prompt(system + clean(trace.prompt)),
+        "completion": gemma_model_turn_end(reasoning_completion(trace)),
         "metadata": {**metadata(trace), "format": "prompt_completion"},
     }

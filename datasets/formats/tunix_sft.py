@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from datasets.formats.base import ExportOptions, ExportTrace, legacy_response, metadata
+from datasets.formats.gemma import gemma_model_turn_end, gemma_prompt
 
 
 def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:
-    text = (
-        "<start_of_turn>user\n"
-        + trace.prompt
-        + "<end_of_turn>\n<start_of_turn>model\n"
-        + legacy_response(trace)
-        + "<end_of_turn>"
-    )
+    text = gemma_prompt(trace.prompt) + gemma_model_turn_end(legacy_response(trace))
     return {
         "id": str(trace.id),
         "prompts": text,

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from datasets.formats.gemma import gemma_prompt
+
 if TYPE_CHECKING:
     import sentencepiece as spm
     from tunix.sft.peft_trainer import TrainingInput
-
-USER_TURN = "<start_of_turn>user\n"
-MODEL_TURN = "<end_of_turn>\n<start_of_turn>model\n"
 
 
 class DataError(ValueError):
@@ -21,7 +20,7 @@ class DataError(ValueError):
 
 def wrap_prompt(prompt: str) -> str:
     """Put a raw user prompt in the Gemma turn template used by the prompt_completion export."""
-    return USER_TURN + prompt + MODEL_TURN
+    return gemma_prompt(prompt)
 
 
 def record_texts(records: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datasets.formats.gemma import END_OF_TURN, START_OF_TURN
+
 if TYPE_CHECKING:
     import sentencepiece as spm
 
 TURN_TAGS = (
-    "<start_of_turn>",
-    "<end_of_turn>",
+    START_OF_TURN,
+    END_OF_TURN,
     "<reasoning>",
     "</reasoning>",
     "<answer>",
@@ -98,7 +100,7 @@ def load_tokenizer(*, path: Path) -> spm.SentencePieceProcessor:
 def stop_token_ids(processor: spm.SentencePieceProcessor) -> list[int]:
     """Ids that end a generated turn: eos and `<end_of_turn>` when the vocab has it."""
     ids = [processor.eos_id()]
-    end_of_turn = processor.piece_to_id("<end_of_turn>")
+    end_of_turn = processor.piece_to_id(END_OF_TURN)
     if end_of_turn != processor.unk_id() and end_of_turn not in ids:
         ids.append(end_of_turn)
     return ids
