@@ -39,11 +39,22 @@ class TraceAdminForm(forms.ModelForm):
         fields = ["status", "tags", "notes"]
 
 
+class SourceListFilter(admin.AllValuesFieldListFilter):
+    """The distinct sources, with "(none)" for traces whose meta names no source."""
+
+    def choices(self, changelist: Any) -> Any:
+        for choice in super().choices(changelist):
+            display = str(choice["display"])
+            if display == "" or display.startswith(" ("):  # the empty source, with or without its facet count
+                choice["display"] = "(none)" + display
+            yield choice
+
+
 @admin.register(Trace)
 class TraceAdmin(admin.ModelAdmin):
     form = TraceAdminForm
     list_display = ["excerpt", "source", "status", "step_count", "baseline_score", "tag_list", "created_at"]
-    list_filter = ["status", "source", "tags", "created_at"]
+    list_filter = ["status", ("source", SourceListFilter), "tags", "created_at"]
     search_fields = ["prompt", "final_answer"]
     date_hierarchy = "created_at"
     list_per_page = 50

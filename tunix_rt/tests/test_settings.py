@@ -35,8 +35,16 @@ def test_env_parsers_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: st
         call()  # type: ignore[operator]
 
 
-def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    code = "import django; django.setup()"
+def test_env_choice_matches_case_insensitively(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_LEVEL", " warning ")
+    assert env.env_choice("X_LEVEL", "INFO", ("INFO", "WARNING")) == "WARNING"
+    assert env.env_choice("X_UNSET", "INFO", ("INFO", "WARNING")) == "INFO"
+    monkeypatch.setenv("X_LEVEL", "loud")
+    with pytest.raises(ImproperlyConfigured, match="X_LEVEL must be one of INFO, WARNING, got 'loud'"):
+        env.env_choice("X_LEVEL", "INFO", ("INFO", "WARNING"))
+
+
+def _start(env_vars: dict[str, str], code: str = "import django; django.setup()") -> subprocess.CompletedProcess[str]:
     base = {"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "PATH": "/usr/bin:/bin", "TUNIX_RT_ENV_FILE": ""}
     return subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], env={**base, **env_vars}, capture_output=True, text=True, check=False
@@ -51,6 +59,7 @@ def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SECRET_KEY": "k", "DEBUG": "perhaps"}, "DEBUG"),
         ({"SECRET_KEY": "k", "ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
         ({"SECRET_KEY": "k", "DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        ({"SECRET_KEY": "k", "LOG_LEVEL": "bogus"}, "LOG_LEVEL"),
     ],
 )
 def test_invalid_configuration_stops_start_up(env_vars: dict[str, str], named: str) -> None:
@@ -75,3 +84,17 @@ def test_env_file_fills_in_unset_variables(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.split() == ["from-file", "9"]
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_each_log_event_is_one_line(debug: str) -> None:
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('request-event'); "
+        "logging.getLogger('traces').warning('app-event'); "
+        "logging.getLogger('traces').info('info-event')"
+    )
+    result = _start({"SECRET_KEY": "k", "DEBUG": debug, "LOG_LEVEL": "warning"}, code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert (lines.count("request-event"), lines.count("app-event"), lines.count("info-event")) == (1, 1, 0)
