@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from datasets.services import dataset_build
 from datasets.services.build import LIMIT_MAX, NAME_PATTERN
 from traces import selectors, services
+from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
 from tunix_rt.errors import DomainError
@@ -51,7 +52,7 @@ class SourceListFilter(admin.AllValuesFieldListFilter):
 
 
 @admin.register(Trace)
-class TraceAdmin(admin.ModelAdmin):
+class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     form = TraceAdminForm
     list_display = ["excerpt", "source", "status", "step_count", "baseline_score", "tag_list", "created_at"]
     list_filter = ["status", ("source", SourceListFilter), "tags", "created_at"]
@@ -143,12 +144,6 @@ class TraceAdmin(admin.ModelAdmin):
         services.trace_update_curation(
             trace=form.instance, status=data["status"], notes=data["notes"], tags=[t.name for t in data["tags"]]
         )
-
-    def delete_model(self, request: HttpRequest, obj: Trace) -> None:
-        services.trace_delete(trace=obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        services.traces_delete(traces=queryset)
 
     @admin.action(description="Approve selected traces")
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from traces.holders import Holding, trace_holdings
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.scoring import get_scorer
 from traces.types import TracePayload
@@ -134,9 +135,11 @@ def traces_add_tag(*, traces: QuerySet[Trace], tag: str) -> int:
 
 
 @transaction.atomic
-def trace_delete(*, trace: Trace) -> None:
-    """Deletes the trace and its scores; datasets keep its id in their manifests."""
+def trace_delete(*, trace: Trace) -> list[Holding]:
+    """Deletes the trace and its scores; returns who held it (datasets keep its id, their exports skip it)."""
+    holdings = trace_holdings(trace_ids=[trace.id])
     trace.delete()
+    return holdings
 
 
 @transaction.atomic
