@@ -88,7 +88,7 @@ def manifest_path(*, dataset: Dataset) -> Path:
 
 
 def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
-    """The manifest of DESIGN §6 (plus ``limit``, ``status``, ``tags``, ``explicit_trace_ids``); it never changes."""
+    """The manifest documented in docs/api.md (Datasets); it never changes."""
     ids = dataset_trace_ids(dataset=dataset) if trace_ids is None else trace_ids
     parent = dataset.parent_dataset
     return {
