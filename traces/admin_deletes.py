@@ -28,7 +28,8 @@ class HeldTraceDeleteMixin(admin.ModelAdmin):
         model_count.pop(str(through.verbose_name_plural), None)
         deleted = _without_prefix(deleted, f"{capfirst(through.verbose_name)}: ")
         if request.POST.get("post") != "yes":
-            self._warn_holders(request, [obj.pk for obj in objs])
+            ids = list(objs.values_list("pk", flat=True)) if isinstance(objs, QuerySet) else [obj.pk for obj in objs]
+            self._warn_holders(request, ids)
         return deleted, model_count, perms_needed, protected
 
     def _warn_holders(self, request: HttpRequest, trace_ids: list[Any]) -> None:
