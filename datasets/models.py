@@ -1,4 +1,4 @@
-"""Datasets: immutable, versioned selections of traces (see DESIGN §2, §6)."""
+"""Datasets: immutable, versioned selections of traces (see docs/api.md, Datasets)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +57,38 @@ def dataset_iter_traces(*, dataset: Dataset, chunk_size: int = DEFAULT_CHUNK_SIZ
                 yield trace
 
 
+def datasets_holding_traces(*, trace_ids: Sequence[uuid.UUID], limit: int) -> tuple[list[str], int]:
+    """The first ``limit`` keys (sorted) of the datasets that hold any of ``trace_ids``, and how many do.
+
+    Two queries whatever the number of ids or datasets. Registered as a trace holder in
+    ``DatasetsConfig.ready`` so trace deletes can warn.
+    """
+    keys = (
+        DatasetItem.objects.filter(trace_id__in=list(trace_ids))
+        .values_list("dataset__key", flat=True)
+        .distinct()
+        .order_by("dataset__key")
+    )
+    return list(keys[:limit]), keys.count()
+
+
+def dataset_deleted_trace_ids(*, dataset: Dataset, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[uuid.UUID]:
+    """Member ids, in manifest order, whose trace no longer exists; one query per ``chunk_size`` ids."""
+    ids = dataset_trace_ids(dataset=dataset)
+    missing: list[uuid.UUID] = []
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        present = trace_selectors.traces_existing_ids(trace_ids=chunk)
+        missing.extend(trace_id for trace_id in chunk if trace_id not in present)
+    return missing
+
+
 def manifest_path(*, dataset: Dataset) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "datasets" / dataset.key / "manifest.json"
 
 
 def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
-    """The manifest of DESIGN §6 (plus ``limit``, ``status``, ``tags``, ``explicit_trace_ids``); it never changes."""
+    """The manifest documented in docs/api.md (Datasets); it never changes."""
     ids = dataset_trace_ids(dataset=dataset) if trace_ids is None else trace_ids
     parent = dataset.parent_dataset
     return {

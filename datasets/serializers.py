@@ -103,7 +103,7 @@ class DatasetExportRecordSerializer(serializers.Serializer[Any]):
 
 
 class DatasetManifestSerializer(serializers.Serializer[Any]):
-    """The manifest of DESIGN §6 as served; ``exports`` (recorded digests) is the one added, growing field."""
+    """The manifest (docs/api.md) as served; ``exports`` (recorded digests) is the one added, growing field."""
 
     dataset_key = serializers.CharField()
     build_id = serializers.UUIDField()

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from datasets.services import dataset_build
 from datasets.services.build import LIMIT_MAX, NAME_PATTERN
 from traces import selectors, services
+from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
 from tunix_rt.errors import DomainError
@@ -39,8 +40,19 @@ class TraceAdminForm(forms.ModelForm):
         fields = ["status", "tags", "notes"]
 
 
+class SourceListFilter(admin.AllValuesFieldListFilter):
+    """The distinct sources, with "(none)" for traces whose meta names no source."""
+
+    def choices(self, changelist: Any) -> Any:
+        for choice in super().choices(changelist):
+            display = str(choice["display"])
+            if display == "" or display.startswith(" ("):  # the empty source, with or without its facet count
+                choice["display"] = "(none)" + display
+            yield choice
+
+
 @admin.register(Trace)
-class TraceAdmin(admin.ModelAdmin):
+class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     form = TraceAdminForm
     list_display = [
         "excerpt",
@@ -52,7 +64,13 @@ class TraceAdmin(admin.ModelAdmin):
         "creator",
         "created_at",
     ]
-    list_filter = ["status", "source", "tags", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        ("source", SourceListFilter),
+        "tags",
+        "created_at",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["prompt", "final_answer"]
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -163,12 +181,6 @@ class TraceAdmin(admin.ModelAdmin):
             tags=[t.name for t in data["tags"]],
             actor=request.user,
         )
-
-    def delete_model(self, request: HttpRequest, obj: Trace) -> None:
-        services.trace_delete(trace=obj, actor=request.user)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        services.traces_delete(traces=queryset, actor=request.user)
 
     @admin.action(description="Approve selected traces", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from datasets.formats import ExportOptions, get_format, render_line
 from traces import generation, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
+from traces.holders import HOLDER_KEYS_MAX, holdings_warning
 from traces.models import Trace
 from traces.serializers import (
     GenerateInputSerializer,
@@ -45,6 +46,24 @@ ERRORS = {
     400: OpenApiResponse(description="Validation error (DRF field errors)."),
     401: OpenApiResponse(description="Authentication required."),
 }
+
+DELETE_HEADERS = [
+    OpenApiParameter(
+        name="Held-By-Datasets",
+        location=OpenApiParameter.HEADER,
+        response=[204],
+        description=(
+            "Only when datasets held the deleted trace: their keys, sorted, comma-separated (at most "
+            f"{HOLDER_KEYS_MAX}). Their manifests keep the id; their exports now skip the trace."
+        ),
+    ),
+    OpenApiParameter(
+        name="Warning",
+        location=OpenApiParameter.HEADER,
+        response=[204],
+        description='Only when something held the trace: `299 tunix-rt "<the same news in words>"`.',
+    ),
+]
 
 
 def _generate_role(request: Request) -> str:
@@ -118,10 +137,19 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         services.trace_update_curation(trace=trace, actor=request.user, **incoming.validated_data)
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
 
-    @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not found.")})
+    @extend_schema(
+        responses={204: None, 404: OpenApiResponse(description="Not found.")},
+        parameters=DELETE_HEADERS,
+        summary="Delete a trace; headers name the datasets that held it",
+    )
     def destroy(self, request: Request, pk: str) -> Response:
-        services.trace_delete(trace=selectors.trace_get(trace_id=pk), actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        holdings = services.trace_delete(trace=selectors.trace_get(trace_id=pk), actor=request.user)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        for holding in holdings:
+            response[holding.header] = ", ".join(holding.keys)
+        if holdings:
+            response["Warning"] = f'299 tunix-rt "{holdings_warning(holdings, deleted=True)}"'
+        return response
 
     @extend_schema(
         request=TraceScoreInputSerializer,
@@ -150,7 +178,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
 
 
 class GeneratorViewSet(viewsets.ViewSet):
-    """Built-in deterministic trace generators (DESIGN §7a)."""
+    """Built-in deterministic trace generators (see docs/api.md, "Generators")."""
 
     lookup_field = "name"
     lookup_value_regex = "[^/]+"

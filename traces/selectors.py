@@ -134,6 +134,11 @@ def traces_for_export(*, trace_ids: Sequence[uuid.UUID]) -> QuerySet[Trace]:
     return Trace.objects.filter(id__in=list(trace_ids)).only(*EXPORT_COLUMNS).order_by()
 
 
+def traces_existing_ids(*, trace_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``trace_ids`` are stored, in one query."""
+    return set(Trace.objects.filter(id__in=list(trace_ids)).values_list("id", flat=True))
+
+
 def trace_sizes(*, trace_ids: Sequence[uuid.UUID], chunk_size: int = 500) -> Iterator[tuple[int, int]]:
     """``(step_count, prompt + final answer + step content characters)`` per stored trace, one query per chunk.
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from traces.holders import Holding, trace_holdings
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.scoring import get_scorer
 from traces.types import TracePayload
@@ -189,11 +190,13 @@ def traces_add_tag(*, traces: QuerySet[Trace], tag: str, actor: Any = None) -> i
 
 
 @transaction.atomic
-def trace_delete(*, trace: Trace, actor: Any = None) -> None:
-    """Deletes the trace and its scores; datasets keep its id in their manifests."""
+def trace_delete(*, trace: Trace, actor: Any = None) -> list[Holding]:
+    """Deletes the trace and its scores, audited; returns who held it (datasets keep its id, their exports skip it)."""
+    holdings = trace_holdings(trace_ids=[trace.id])
     trace_id = trace.id
     trace.delete()
     audit_record(actor=actor, action=AuditAction.DELETE, object_type=AuditObjectType.TRACE, object_id=trace_id)
+    return holdings
 
 
 @transaction.atomic

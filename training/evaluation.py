@@ -1,4 +1,4 @@
-"""Eval sets, evaluation runs and before/after reports (DESIGN §7).
+"""Eval sets, evaluation runs and before/after reports (see docs/training.md).
 
 Generation imports JAX lazily through ``training.engine.sampling``; importing eval sets,
 checking contamination and writing reports need no training stack.

@@ -1,4 +1,4 @@
-"""Training and evaluation runs (DESIGN §7): the manifest of every model tunix-rt trained."""
+"""Training and evaluation runs (see docs/training.md): the manifest of every model tunix-rt trained."""
 
 from __future__ import annotations
 

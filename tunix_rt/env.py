@@ -42,6 +42,18 @@ def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     return parsed
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, matched case-insensitively and returned as spelled in ``choices``."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    by_folded = {choice.casefold(): choice for choice in choices}
+    chosen = by_folded.get(value.strip().casefold())
+    if chosen is None:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return chosen
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tunix_rt.env import env_bool, env_int, env_list, env_paths, env_str, load_env_file
+from tunix_rt.env import env_bool, env_choice, env_int, env_list, env_paths, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,13 +165,19 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # The training stack logs every checkpoint write at INFO; keep its warnings only.
-    "loggers": {name: {"level": "WARNING"} for name in ("absl", "jax", "orbax", "tunix", "flax", "qwix")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's default config gives "django" its own console handler and lets it
+        # propagate to the root one too, which printed every warning twice: keep one handler.
+        "django": {"handlers": [], "propagate": True},
+        # The training stack logs every checkpoint write at INFO; keep its warnings only.
+        **{name: {"level": "WARNING"} for name in ("absl", "jax", "orbax", "tunix", "flax", "qwix")},
+    },
 }
 
 if not DEBUG:

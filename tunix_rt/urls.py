@@ -44,6 +44,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("training.urls")),
 ]
 
+# The admin's "View site" link: the project has no public site, its front page is the API docs.
+admin.site.site_url = "/api/docs"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),

@@ -78,7 +78,7 @@ def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed
 
 
 def dataset_stats(*, trace_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
-    """DESIGN §6 stats over the stored traces among ``trace_ids``, read in chunks; averages to 2 decimals."""
+    """Manifest stats (docs/api.md) over the stored traces among ``trace_ids``, in chunks; averages to 2 decimals."""
     count = steps = chars = 0
     low: int | None = None
     high: int | None = None

@@ -99,8 +99,30 @@ def test_verify_passes_then_fails_after_a_trace_is_deleted(tmp_path: Path) -> No
     with pytest.raises(CommandError, match="differs from the recorded"):
         run("export_dataset", "ds-1.0", "--format=prompt_completion", "--verify", f"--output={target}")
     assert not target.exists() and list(tmp_path.iterdir()) == []
-    with pytest.raises(CommandError, match="differs"):
+    with pytest.raises(CommandError, match="differs") as failure:
         run("export_dataset", "ds-1.0", "--format=prompt_completion", "--verify")
+    assert f"1 trace(s) deleted since the build are skipped by the export: {traces[0].id}." in str(failure.value)
+
+
+def test_verify_names_deleted_traces_even_when_the_digest_matches() -> None:
+    traces = aged_traces(25)
+    build(limit=25)
+    gone = sorted(traces, key=lambda t: t.created_at, reverse=True)[:21]
+    Trace.objects.filter(id__in=[t.id for t in gone]).delete()
+    run("export_dataset", "ds-1.0")
+    _, err = run("export_dataset", "ds-1.0", "--verify")
+    assert "verified" in err
+    shown = ", ".join(str(t.id) for t in gone[:20])
+    assert f"21 trace(s) deleted since the build are skipped by the export: {shown} and 1 more." in err
+
+
+def test_verify_without_deleted_traces_says_the_traces_changed() -> None:
+    traces = aged_traces(2)
+    build()
+    run("export_dataset", "ds-1.0")
+    Trace.objects.filter(id=traces[0].id).update(final_answer="changed behind the services' back")
+    with pytest.raises(CommandError, match="No trace of the dataset was deleted since the build"):
+        run("export_dataset", "ds-1.0", "--verify")
 
 
 def test_failure_midway_leaves_the_old_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,6 +125,11 @@ def _draw(rng: random.Random, level: str) -> Problem:
             return problem
 
 
+def _count(number: int, unit: str) -> str:
+    """``1 ten``, ``0 tens``, ``15 tens``: the unit is singular for exactly one."""
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"
+
+
 def _column_steps(a: int, op: str, b: int) -> tuple[StepList, int]:
     """Work ``a op b`` as ones, then tens (all above the ones digit), then combine."""
     a_tens, a_ones = divmod(a, 10)
@@ -149,7 +154,7 @@ def _column_steps(a: int, op: str, b: int) -> tuple[StepList, int]:
             column = f"{a_ones} - {b_ones} = {ones}, no borrow"
             tens_text = f"Tens: {a_tens} - {b_tens} = {tens}."
     result = tens * 10 + ones
-    combine_text = f"Combine: {tens} tens and {ones} ones, so {a} {op} {b} = {result}."
+    combine_text = f"Combine: {_count(tens, 'ten')} and {_count(ones, 'one')}, so {a} {op} {b} = {result}."
     steps = [
         ("ones", f"Ones: {column}."),
         ("tens", tens_text),

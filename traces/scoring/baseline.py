@@ -1,4 +1,4 @@
-"""The deterministic ``baseline`` score (DESIGN §5): more and longer steps score higher."""
+"""The deterministic ``baseline`` score: more and longer steps score higher (formula in docs/api.md)."""
 
 from __future__ import annotations
 

@@ -42,6 +42,24 @@ def test_changelist_filters_and_search(admin_client: Client) -> None:
     assert "hay" not in admin_client.get(CHANGELIST, {"status__exact": "approved"}).content.decode()
 
 
+def test_source_filter_names_the_empty_source_and_filters_by_it(admin_client: Client) -> None:
+    TraceFactory.create(prompt="sourceless trace", meta={"k": 1})
+    TraceFactory.create(prompt="sourced trace", meta={"source": "game"})
+    html = admin_client.get(CHANGELIST).content.decode()
+    assert 'href="?source=">(none)</a>' in html
+    assert 'href="?source=game">game</a>' in html
+    html = admin_client.get(CHANGELIST, {"source": ""}).content.decode()
+    assert "sourceless trace" in html and "sourced trace" not in html
+    html = admin_client.get(CHANGELIST, {"source": "", "_facets": "True"}).content.decode()
+    assert ">(none) (1)</a>" in html
+
+
+def test_view_site_leads_to_the_api_docs(admin_client: Client) -> None:
+    html = admin_client.get("/admin/").content.decode()
+    assert '<a href="/api/docs">View site</a>' in html
+    assert admin_client.get("/api/docs").status_code == 200
+
+
 def test_change_page_shows_steps_meta_and_scores_read_only(admin_client: Client) -> None:
     trace = TraceFactory.create(
         steps=[{"i": 0, "type": "calc", "content": "two plus two"}], meta={"source": "x", "k": 1}

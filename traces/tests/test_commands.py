@@ -103,6 +103,8 @@ def test_ensure_admin_creates_once() -> None:
 
     out, _ = run("ensure_admin")
     assert "Created admin user 'admin' with password:" in out
+    assert "manage.py changepassword admin" in out
     assert get_user_model().objects.get(username="admin").is_superuser
     out, _ = run("ensure_admin")
     assert "Admin login exists" in out
+    assert "Forgot the password? Set a new one with: .venv/bin/python manage.py changepassword admin" in out

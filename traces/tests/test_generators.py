@@ -19,6 +19,7 @@ from traces.generators import (
     generate,
     get_generator,
 )
+from traces.generators.arithmetic import Problem, solve
 
 ARITHMETIC_LEVELS = ("easy", "medium", "hard")
 RANK_ORDER = {rank: value for value, rank in enumerate("23456789TJQKA", start=2)}
@@ -220,6 +221,27 @@ def test_medium_covers_carries_and_borrows() -> None:
     )
     for phrase in ("carry 1", "no carry", "borrow 1", "no borrow"):
         assert phrase in text
+
+
+@pytest.mark.parametrize(
+    ("operands", "op", "combine"),
+    [
+        ((27, 16), "-", "Combine: 1 ten and 1 one, so 27 - 16 = 11."),
+        ((50, 40), "-", "Combine: 1 ten and 0 ones, so 50 - 40 = 10."),
+        ((12, 10), "+", "Combine: 2 tens and 2 ones, so 12 + 10 = 22."),
+        ((55, 56), "+", "Combine: 11 tens and 1 one, so 55 + 56 = 111."),
+    ],
+)
+def test_combine_step_says_one_ten_and_one_one(operands: tuple[int, int], op: str, combine: str) -> None:
+    steps, _ = solve(Problem(operands=operands, operators=(op,)), "medium")
+    assert steps[-1] == ("combine", combine)
+
+
+def test_no_generated_step_says_one_tens_or_one_ones() -> None:
+    for level in ("medium", "hard"):
+        for payload in generate(name="arithmetic", count=2000, seed=9, level=level):
+            for step in payload["steps"]:
+                assert not re.search(r"\b1 (tens|ones)\b", step["content"]), step["content"]
 
 
 def test_every_duel_result_agrees_with_its_cards() -> None:

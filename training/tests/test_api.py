@@ -17,7 +17,7 @@ from training.tests.factories import EvalItemFactory, EvalSetFactory, Evaluation
 
 pytestmark = pytest.mark.django_db
 
-# A byte-identical copy of ../shared/data/tunix-rt-eval_v1.jsonl, the public tunix-rt eval set.
+# The public tunix-rt eval set, byte for byte as published.
 SHARED_EVAL = Path(__file__).resolve().parents[1] / "evalsets" / "eval_v1.jsonl"
 
 

@@ -35,8 +35,16 @@ def test_env_parsers_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: st
         call()  # type: ignore[operator]
 
 
-def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    code = "import django; django.setup()"
+def test_env_choice_matches_case_insensitively(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_LEVEL", " warning ")
+    assert env.env_choice("X_LEVEL", "INFO", ("INFO", "WARNING")) == "WARNING"
+    assert env.env_choice("X_UNSET", "INFO", ("INFO", "WARNING")) == "INFO"
+    monkeypatch.setenv("X_LEVEL", "loud")
+    with pytest.raises(ImproperlyConfigured, match="X_LEVEL must be one of INFO, WARNING, got 'loud'"):
+        env.env_choice("X_LEVEL", "INFO", ("INFO", "WARNING"))
+
+
+def _start(env_vars: dict[str, str], code: str = "import django; django.setup()") -> subprocess.CompletedProcess[str]:
     base = {"DJANGO_SETTINGS_MODULE": "tunix_rt.settings", "PATH": "/usr/bin:/bin", "TUNIX_RT_ENV_FILE": ""}
     return subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], env={**base, **env_vars}, capture_output=True, text=True, check=False
@@ -53,6 +61,7 @@ def _start(env_vars: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SECRET_KEY": "k", "DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
         ({"SECRET_KEY": "k", "MODEL_ROOTS": "models:/srv/x"}, "MODEL_ROOTS"),
         ({"SECRET_KEY": "k", "HTTPS_ONLY": "sometimes"}, "HTTPS_ONLY"),
+        ({"SECRET_KEY": "k", "LOG_LEVEL": "bogus"}, "LOG_LEVEL"),
     ],
 )
 def test_invalid_configuration_stops_start_up(env_vars: dict[str, str], named: str) -> None:
@@ -111,3 +120,17 @@ def test_model_roots_default_and_parse(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("X_ROOTS", f"{tmp_path}:{tmp_path / 'b'}")
     assert env.env_paths("X_ROOTS", []) == [tmp_path.resolve(), (tmp_path / "b").resolve()]
     assert env.env_paths("X_UNSET", [tmp_path / "m"]) == [(tmp_path / "m").resolve()]
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_each_log_event_is_one_line(debug: str) -> None:
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('request-event'); "
+        "logging.getLogger('traces').warning('app-event'); "
+        "logging.getLogger('traces').info('info-event')"
+    )
+    result = _start({"SECRET_KEY": "k", "DEBUG": debug, "LOG_LEVEL": "warning"}, code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert (lines.count("request-event"), lines.count("app-event"), lines.count("info-event")) == (1, 1, 0)

@@ -9,9 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from datasets import selectors, services
 from datasets.formats import DEFAULT_FORMAT, ExportOptions, format_names
+from datasets.models import Dataset
 from datasets.services import DigestingLines, ExportDigest
 from tunix_rt.errors import DomainError
 from tunix_rt.files import atomic_file
+
+DELETED_SHOWN = 20
 
 
 class Command(BaseCommand):
@@ -40,11 +43,11 @@ class Command(BaseCommand):
             with atomic_file(output) as handle:
                 for data in lines:
                     handle.write(data)
-                self._check(verify, recorded, lines.digest)
+                self._check(dataset, verify, recorded, lines.digest)
         elif verify:
             for _ in lines:
                 pass
-            self._check(verify, recorded, lines.digest)
+            self._check(dataset, verify, recorded, lines.digest)
         else:
             for data in lines:
                 self.stdout.write(data.decode("utf-8"), ending="")
@@ -54,11 +57,28 @@ class Command(BaseCommand):
         where = str(output) if output is not None else ("verified" if verify else "stdout")
         note = "" if recorded is not None else " (first computation; digest recorded)"
         self.stderr.write(f"{dataset.key} {fmt}: {digest.line_count} line(s), sha256 {digest.sha256} -> {where}{note}")
+        if verify:
+            deleted = deleted_since_build(dataset)
+            if deleted:
+                self.stderr.write(deleted)
 
-    def _check(self, verify: bool, recorded: ExportDigest | None, digest: ExportDigest) -> None:
+    def _check(self, dataset: Dataset, verify: bool, recorded: ExportDigest | None, digest: ExportDigest) -> None:
         if verify and recorded is not None and recorded != digest:
             raise CommandError(
                 f"Export differs from the recorded one: sha256 {digest.sha256} ({digest.line_count} line(s)) "
                 f"!= recorded {recorded.sha256} ({recorded.line_count} line(s)). "
-                "Traces deleted since the build are skipped, which changes the export."
+                + (
+                    deleted_since_build(dataset)
+                    or "No trace of the dataset was deleted since the build, so the stored traces changed."
+                )
             )
+
+
+def deleted_since_build(dataset: Dataset) -> str:
+    """Names the member traces deleted since the build (the first few), or "" when none was."""
+    deleted = selectors.dataset_deleted_trace_ids(dataset=dataset)
+    if not deleted:
+        return ""
+    shown = ", ".join(str(trace_id) for trace_id in deleted[:DELETED_SHOWN])
+    more = f" and {len(deleted) - DELETED_SHOWN} more" if len(deleted) > DELETED_SHOWN else ""
+    return f"{len(deleted)} trace(s) deleted since the build are skipped by the export: {shown}{more}."

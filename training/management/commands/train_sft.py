@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -15,15 +14,16 @@ from tunix_rt.errors import DomainError
 
 
 def summary_line(run: TrainingRun) -> str:
-    loss = run.final_loss if run.final_loss is not None else math.nan
-    return f"run={run.run_id} status={run.status} steps={run.steps} final_loss={loss}"
+    """The last line; a run that computed no loss (a dry run) prints none rather than ``nan``."""
+    line = f"run={run.run_id} status={run.status} steps={run.steps}"
+    return line if run.final_loss is None else f"{line} final_loss={run.final_loss}"
 
 
 class Command(BaseCommand):
     help = (
         "Train with Tunix's PeftTrainer on dataset KEY using a YAML config. --dry-run checks config and "
         "dataset and writes the run manifest without importing JAX. The last line is "
-        "'run=<id> status=<status> steps=<n> final_loss=<float>'."
+        "'run=<id> status=<status> steps=<n> final_loss=<float>' (no final_loss on a dry run)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def addition_records(count: int) -> list[dict[str, Any]]:
-    """Small deterministic prompt_completion records in the DESIGN section 4 shape."""
+    """Small deterministic prompt_completion records in the shape docs/formats.md gives."""
     records = []
     for i in range(count):
         a, b = 10 + (i * 7) % 40, 10 + (i * 13) % 45

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 
 from tunix_rt.accounts import admin_ensure
 
+RESET_HINT = ".venv/bin/python manage.py changepassword admin"
+
 
 class Command(BaseCommand):
     help = "When there is no user at all, create 'admin' with a random password and print it once."
@@ -15,10 +17,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         password = admin_ensure()
         if password is None:
-            self.stdout.write("Admin login exists; log in at http://127.0.0.1:8000/admin/")
+            self.stdout.write(
+                "Admin login exists; log in at http://127.0.0.1:8000/admin/\n"
+                f"Forgot the password? Set a new one with: {RESET_HINT}"
+            )
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Created admin user 'admin' with password: {password}\n(shown once; change it in the admin)"
+                    f"Created admin user 'admin' with password: {password}\n"
+                    f"(shown once; change it in the admin, or set a new one any time with: {RESET_HINT})"
                 )
             )
