@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from traces.generation import traces_generate
 from traces.generators import available_generators
-from tunix_rt.commands import add_user_argument, command_user
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 
 class Command(BaseCommand):
@@ -27,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 1 <= options["count"] <= 10_000:
             raise CommandError("--count must be between 1 and 10000.")
-        try:
+        with domain_errors():
             result = traces_generate(
                 name=options["name"],
                 count=options["count"],
@@ -36,8 +35,6 @@ class Command(BaseCommand):
                 persist=not options["dry_run"],
                 actor=command_user(options),
             )
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         if options["dry_run"]:
             for payload in result.preview:
                 self.stdout.write(json.dumps(payload, ensure_ascii=False))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from training.evaluation import evaluation_report, report_markdown
 from training.selectors import evaluation_get
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import domain_errors
 from tunix_rt.files import atomic_file
 
 
@@ -22,13 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="write the markdown here instead of standard output")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
+        with domain_errors():
             report = evaluation_report(
                 before=evaluation_get(evaluation_id=options["before"]),
                 after=evaluation_get(evaluation_id=options["after"]),
             )
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         text = report_markdown(report)
         if not options["output"]:
             self.stdout.write(text, ending="")

@@ -10,8 +10,7 @@ from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.evaluation import evaluation_create, evaluation_execute
 from training.models import CheckpointChoice, RunStatus
 from training.selectors import eval_set_get, training_run_get
-from tunix_rt.commands import add_user_argument, command_user
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 
 class Command(BaseCommand):
@@ -31,7 +30,7 @@ class Command(BaseCommand):
             ensure_training_stack()
         except TrainingStackMissing as exc:
             raise CommandError(str(exc)) from None
-        try:
+        with domain_errors():
             evaluation = evaluation_create(
                 training_run=training_run_get(run_id=options["run"]),
                 eval_set=eval_set_get(name=options["eval_set"]),
@@ -42,8 +41,6 @@ class Command(BaseCommand):
                 f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…"
             )
             evaluation = evaluation_execute(evaluation=evaluation)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         if evaluation.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Evaluation {evaluation.id} {evaluation.status}: {evaluation.error}")
         for name, row in evaluation.per_category.items():

@@ -10,8 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.evaluation import eval_set_import
 from training.serializers import EvalItemInputSerializer
-from tunix_rt.commands import add_user_argument, command_user
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 
 class Command(BaseCommand):
@@ -50,12 +49,10 @@ class Command(BaseCommand):
             self.stderr.write(error)
         if errors:
             raise CommandError(f"{len(errors)} invalid line(s); nothing was imported.")
-        try:
+        with domain_errors():
             eval_set = eval_set_import(
                 name=options["name"], items=items, description=options["description"], actor=command_user(options)
             )
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(
             self.style.SUCCESS(f"Imported eval set {eval_set.name!r} with {eval_set.item_count} item(s).")
         )

@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.models import RunStatus, TrainingRun
 from training.services import training_run_create, training_run_dry_run, training_run_execute
-from tunix_rt.commands import add_user_argument, command_user
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 
 def summary_line(run: TrainingRun) -> str:
@@ -42,7 +41,7 @@ class Command(BaseCommand):
                 ensure_training_stack()
             except TrainingStackMissing as exc:
                 raise CommandError(str(exc)) from None
-        try:
+        with domain_errors():
             run = training_run_create(
                 dataset_key=options["dataset"],
                 config_path=options["config"],
@@ -59,8 +58,6 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Training {run.recipe} on {run.dataset_key} (seed {run.seed})…")
                 run = training_run_execute(run=run, progress=self._progress)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(summary_line(run))
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"Training {run.status}: {run.error}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from tunix_rt.accounts import user_issue_token
-from tunix_rt.errors import DomainError
+from tunix_rt.commands import domain_errors
 from tunix_rt.roles import ROLES
 
 
@@ -22,8 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--role", choices=ROLES, help="viewer, curator, trainer or admin (staff + superuser).")
 
     def handle(self, *args: Any, username: str, role: str | None = None, **options: Any) -> None:
-        try:
+        with domain_errors():
             key = user_issue_token(username=username, role=role)
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(key)
