@@ -24,18 +24,18 @@ COMPLETION_STYLE = BLOCK + "background: #e8f5e9; color: #1b3d1f; border-left: 4p
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "version", "selection_strategy", "trace_count", "created_at"]
-    list_filter = ["selection_strategy", "created_at"]
+    list_display = ["key", "name", "version", "selection_strategy", "trace_count", "created_by", "created_at"]
+    list_filter = ["selection_strategy", "created_at", ("created_by", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["key", "name"]
     date_hierarchy = "created_at"
-    list_select_related = ["parent_dataset"]
+    list_select_related = ["parent_dataset", "created_by"]
     fieldsets = [
         ("Dataset", {"fields": ["key", "name", "version", "build_id", "created_at", "trace_count"]}),
         (
             "Selection",
             {"fields": ["selection_strategy", "seed", "limit", "filters_json", "curation", "parent_key"]},
         ),
-        ("Provenance", {"fields": ["session_id", "training_run_id"]}),
+        ("Provenance", {"fields": ["created_by", "session_id", "training_run_id"]}),
         ("Stats", {"fields": ["stats_table"]}),
         ("Exports", {"fields": ["downloads", "recorded_exports"]}),
         ("Preview (prompt_completion)", {"fields": ["preview"]}),
@@ -53,6 +53,7 @@ class DatasetAdmin(admin.ModelAdmin):
         "filters_json",
         "curation",
         "parent_key",
+        "created_by",
         "session_id",
         "training_run_id",
         "stats_table",

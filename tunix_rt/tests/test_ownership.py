@@ -66,3 +66,20 @@ def test_admin_lists_and_filters_by_creator(client: Any, staff_user: Any, user: 
     mine = client.get("/admin/traces/trace/", {"created_by__id__exact": user.pk})
     assert b"Made through the API?" in mine.content
     assert mine.content.count(b'class="action-checkbox"') == 1
+
+
+def test_dataset_and_run_admin_pages_show_and_filter_the_creator(
+    client: Any, staff_user: Any, user: Any, api_client: APIClient
+) -> None:
+    post(api_client, "/api/traces/batch", [make_payload(n) for n in range(2)])
+    post(api_client, "/api/datasets/build", {"dataset_name": "seen", "dataset_version": "1"})
+    run = post(api_client, "/api/training/runs", {"dataset_key": "seen-1"}).json()
+    item = {"id": "q", "prompt": "What is 1 + 1?", "expected_answer": "2"}
+    post(api_client, "/api/eval/sets", {"name": "held", "items": [item]})
+    client.force_login(staff_user)
+    for url in ("/admin/datasets/dataset/", "/admin/training/trainingrun/", "/admin/training/evalset/"):
+        page = client.get(url, {"created_by__id__exact": user.pk})
+        assert page.status_code == 200, url
+        assert b"curator" in page.content, url
+    page = client.get(f"/admin/training/trainingrun/{run['run_id']}/change/")
+    assert b"curator" in page.content

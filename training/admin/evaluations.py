@@ -1,0 +1,138 @@
+"""Evaluations in the admin: per-example results, outcome filters and the before/after report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from training import evaluation as evaluation_services
+from training import jobs, selectors
+from training.admin.base import ReadOnlyAdmin, created_by_name, pct
+from training.models import EvaluationResult, EvaluationRun
+from tunix_rt.errors import DomainError
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("correct", "correct"), ("wrong", "wrong"), ("bad_format", "bad format")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "correct":
+            return queryset.filter(correct=True)
+        if value == "wrong":
+            return queryset.filter(correct=False)
+        if value == "bad_format":
+            return queryset.filter(format_ok=False)
+        return queryset
+
+
+class EvaluationResultInline(admin.TabularInline):
+    model = EvaluationResult
+    extra = 0
+    can_delete = False
+    fields = ("example_id", "category", "prompt", "expected_response", "generated_response", "correct", "format_ok")
+    readonly_fields = fields
+    ordering = ("position",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "status",
+        "eval_set",
+        "training_run",
+        "checkpoint",
+        "accuracy_pct",
+        "format_pct",
+        "creator",
+        "created_at",
+    ]
+    list_filter = ["status", "checkpoint", "eval_set", ("created_by", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["eval_set", "training_run"]
+    readonly_fields = [
+        "id", "status", "training_run", "eval_set", "checkpoint", "created_at", "started_at", "finished_at",
+        "example_count", "accuracy_pct", "format_pct", "categories", "error", "results_link", "creator",
+    ]  # fmt: skip
+    inlines = [EvaluationResultInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationRun]:
+        jobs.jobs_reap()
+        return selectors.evaluation_list()
+
+    @admin.display(description="created by", ordering="created_by__username")
+    def creator(self, obj: EvaluationRun) -> str:
+        return created_by_name(obj)
+
+    @admin.display(description="accuracy", ordering="accuracy")
+    def accuracy_pct(self, obj: EvaluationRun) -> str:
+        return pct(obj.accuracy)
+
+    @admin.display(description="format rate", ordering="format_rate")
+    def format_pct(self, obj: EvaluationRun) -> str:
+        return pct(obj.format_rate)
+
+    @admin.display(description="per category")
+    def categories(self, obj: EvaluationRun) -> str:
+        rows = [
+            {
+                "name": name,
+                "count": row["count"],
+                "accuracy": pct(row["accuracy"]),
+                "format_rate": pct(row["format_rate"]),
+            }
+            for name, row in obj.per_category.items()
+        ]
+        return render_to_string("admin/training/parts/evaluation_categories.html", {"rows": rows})
+
+    @admin.display(description="examples")
+    def results_link(self, obj: EvaluationRun) -> str:
+        url = reverse("admin:training_evaluationresult_changelist") + f"?evaluation__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} per-example results</a>', url, obj.example_count)
+
+    def get_urls(self) -> list[Any]:
+        report = path("report/", self.admin_site.admin_view(self.report_view), name="training_evaluationrun_report")
+        return [report] + super().get_urls()
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        try:
+            report = evaluation_services.evaluation_report(
+                before=selectors.evaluation_get(evaluation_id=request.GET.get("before", "")),
+                after=selectors.evaluation_get(evaluation_id=request.GET.get("after", "")),
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:training_evaluationrun_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Before/after report: {report['eval_set']}",
+            "report": report,
+            "markdown": evaluation_services.report_markdown(report),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/training/evaluationrun/report.html", context)
+
+
+@admin.register(EvaluationResult)
+class EvaluationResultAdmin(ReadOnlyAdmin):
+    list_display = ["example_id", "category", "prompt", "expected_response", "predicted_answer", "correct", "format_ok"]
+    list_filter = [OutcomeFilter, "category", "evaluation__checkpoint"]
+    search_fields = ["prompt", "example_id"]
+    readonly_fields = [
+        "evaluation", "example_id", "prompt", "expected_response", "predicted_answer", "generated_response",
+        "correct", "format_ok", "score", "metadata",
+    ]  # fmt: skip
