@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from training import evaluation as evaluation_services
-from training import jobs, selectors, services
+from training import selectors, services
 from training.charts import loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartTrainingForm
 from training.models import EvalItem, EvalSet, EvaluationResult, EvaluationRun, TrainingRun
@@ -55,7 +55,6 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     ]  # fmt: skip
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainingRun]:
-        jobs.jobs_reap()
         return selectors.training_run_list()
 
     @admin.display(description="last loss", ordering="final_loss")
@@ -235,7 +234,6 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     inlines = [EvaluationResultInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationRun]:
-        jobs.jobs_reap()
         return selectors.evaluation_list()
 
     @admin.display(description="accuracy", ordering="accuracy")

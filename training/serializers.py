@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from training.config_schema import config_json_schema
 from training.models import CheckpointChoice, RunStatus
+from training.services import preset_names
+from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
+
+
+@extend_schema_field(config_json_schema())
+class TrainingConfigField(JSONObjectField):
+    """An inline SFT config; the training config parser checks it in full."""
 
 
 class TrainingMetricSerializer(serializers.Serializer[Any]):
@@ -57,8 +66,8 @@ class TrainingRunListOutputSerializer(serializers.Serializer[Any]):
 
 class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
     dataset_key = serializers.CharField(max_length=200)
-    preset = serializers.CharField(max_length=64, required=False, default="sft_tiny")
-    config = serializers.DictField(required=False, allow_null=True, default=None)
+    preset = serializers.ChoiceField(choices=preset_names(), required=False, default="sft_tiny")
+    config = TrainingConfigField(required=False, allow_null=True, default=None)
 
 
 class EvalItemInputSerializer(serializers.Serializer[Any]):

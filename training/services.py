@@ -113,11 +113,15 @@ def _save(run: TrainingRun, *fields: str) -> None:
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
 
 
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
 def preset_path(name: str) -> str:
     """A config shipped in ``training/configs``; unknown names list the available ones."""
     path = PRESETS_DIR / f"{name}.yaml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+        names = ", ".join(preset_names())
         raise TrainingConfigInvalid(f"Unknown preset {name!r}; available: {names}.", field="preset")
     return str(path)
 
