@@ -13,6 +13,7 @@ from traces.models import TraceStatus
 from traces.serializers import StrictCharField, StrictIntegerField, check_json_text
 from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PaginationSerializer
+from tunix_rt.query import QuerySerializer
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 NAME_CHARACTERS = RegexValidator(r"^[A-Za-z0-9._-]+$", "Use the characters A-Z a-z 0-9 . _ - only.")
@@ -131,7 +132,7 @@ class DatasetManifestSerializer(serializers.Serializer[Any]):
     exports = DatasetExportRecordSerializer(many=True)
 
 
-class DatasetExportQuerySerializer(serializers.Serializer[Any]):
+class DatasetExportQuerySerializer(QuerySerializer):
     format = serializers.ChoiceField(
         choices=format_names(),
         default=DEFAULT_FORMAT,

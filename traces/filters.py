@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from traces.models import Trace, TraceStatus
-from tunix_rt.filters import StrictFilterSet, UTCDateTimeFilter
+from tunix_rt.query import BLANK, StrictFilterSet, UTCDateTimeFilter
 from tunix_rt.validation import query_json_scalar, text_problem
 
 META_PARAM = re.compile(r"^meta__(?P<path>[A-Za-z0-9_\-.]+(?:__[A-Za-z0-9_\-.]+)*)$")
@@ -65,7 +65,7 @@ class TraceFilterSet(StrictFilterSet):
                 raise ValidationError({param: ["Meta keys may use letters, digits, '_', '-' and '.'."]})
             raw = self.data[param]
             if raw == "":
-                raise ValidationError({param: ["This field may not be blank; leave the parameter out instead."]})
+                raise ValidationError({param: [BLANK]})
             problem = text_problem(raw)
             if problem:
                 raise ValidationError({param: [f"The value {problem}."]})

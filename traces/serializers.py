@@ -14,6 +14,7 @@ from traces.models import TraceStatus
 from traces.scoring import criteria_names
 from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PaginationSerializer
+from tunix_rt.query import QuerySerializer
 from tunix_rt.validation import text_problem
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
@@ -211,7 +212,7 @@ class TraceScoreOutputSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
-class TraceCompareQuerySerializer(serializers.Serializer[Any]):
+class TraceCompareQuerySerializer(QuerySerializer):
     base = serializers.UUIDField()
     other = serializers.UUIDField()
 
@@ -269,7 +270,7 @@ class UngarGenerateInputSerializer(serializers.Serializer[Any]):
     persist = serializers.BooleanField(default=True)
 
 
-class UngarExportQuerySerializer(serializers.Serializer[Any]):
+class UngarExportQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=1_000, default=100)
     trace_ids = serializers.CharField(required=False, max_length=37_000, help_text="Comma-separated trace ids.")
 

@@ -14,7 +14,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ def _expired(record: IdempotencyRecord, now: Any) -> bool:
     return record.status_code is None and record.created_at <= now - ABANDONED_AFTER
 
 
-def idempotency_claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> IdempotencyRecord:
+def idempotency_claim(*, user: User, key: str, fingerprint: str) -> IdempotencyRecord:
     """The new in-flight record (committed), or the completed one to replay.
 
     Raises ``IdempotencyKeyReused`` (422) when the key was used with another body and

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -84,7 +85,7 @@ def idempotent(action: View) -> View:
         if key is None:
             return action(view, request, *args, **kwargs)
         fingerprint = request_fingerprint(method=request.method or "", path=request.path, data=request.data)
-        record = idempotency_claim(user=request.user, key=key, fingerprint=fingerprint)
+        record = idempotency_claim(user=cast(User, request.user), key=key, fingerprint=fingerprint)
         if record.status_code is not None:
             return _replay(record.status_code, record.response_body)
         stored = False

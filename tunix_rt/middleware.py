@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -61,7 +61,6 @@ class ChunkedBodyMiddleware:
                 {"detail": "This server cannot read chunked request bodies; send a Content-Length.",
                  "code": "length_required"},
                 status=411,
-                headers={"Connection": "close"},
             )  # fmt: skip
         limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         body = bytearray()
@@ -72,12 +71,10 @@ class ChunkedBodyMiddleware:
             body += chunk
         if len(body) > limit:
             return JsonResponse(
-                {"detail": f"Request body exceeds the limit of {limit} bytes.", "code": "payload_too_large"},
-                status=413,
-                headers={"Connection": "close"},
+                {"detail": f"Request body exceeds the limit of {limit} bytes.", "code": "payload_too_large"}, status=413
             )
         request.META["CONTENT_LENGTH"] = str(len(body))
-        request._stream = LimitedStream(io.BytesIO(bytes(body)), len(body))  # type: ignore[attr-defined]
+        request._stream = cast(BinaryIO, LimitedStream(io.BytesIO(bytes(body)), len(body)))
         return None
 
 

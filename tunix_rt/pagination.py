@@ -9,11 +9,13 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from tunix_rt.query import QuerySerializer
+
 # Far beyond any table here, and far from the 64-bit range that OFFSET must stay within.
 MAX_OFFSET = 1_000_000_000
 
 
-class PageQuerySerializer(serializers.Serializer[Any]):
+class PageQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 

@@ -16,17 +16,16 @@ class ActionSerializersMixin:
     """
 
     action_serializers: dict[str, type[serializers.BaseSerializer[Any]]] = {}
-    action: str | None
-    action_map: dict[str, str]
-    request: Any
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
-        action = self.action
-        if action == "metadata" and self.request is not None:
-            action = self.action_map.get(self.request.method.lower())
+        view: Any = self
+        action = view.action
+        if action == "metadata" and view.request is not None:
+            action = view.action_map.get(view.request.method.lower())
         return self.action_serializers.get(action or "", serializers.Serializer)
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer[Any]:
+        view: Any = self
         kwargs.pop("instance", None)
-        kwargs.setdefault("context", {"request": self.request, "view": self})
+        kwargs.setdefault("context", {"request": view.request, "view": view})
         return self.get_serializer_class()(**kwargs)

@@ -34,7 +34,8 @@ class Command(db_worker.Command):
             help="Seconds between maintenance rounds (dead-job detection and purges); default 30.",
         )
 
-    def handle(self, *args: Any, maintenance_interval: float, **options: Any) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
+        maintenance_interval = float(options.pop("maintenance_interval"))
         # Under --reload the parent only watches files; its child process does the work.
         if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             super().handle(*args, **options)

@@ -1,4 +1,4 @@
-"""Query-string filters that answer 400 instead of ignoring or mis-reading a value."""
+"""Query-string parameters and filters that answer 400 instead of ignoring or mis-reading a value."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from rest_framework import serializers
+from rest_framework.fields import empty
 
 from tunix_rt.validation import aware_utc
+
+BLANK = "This field may not be blank; leave the parameter out instead."
 
 
 class UTCDateTimeField(IsoDateTimeField):
@@ -36,5 +40,16 @@ class StrictFilterSet(django_filters.FilterSet):
         valid = super().is_valid()
         blank = [name for name in self.filters if name in self.data and self.data.get(name) == ""]
         for name in blank:
-            self.form.add_error(name, "This field may not be blank; leave the parameter out instead.")
+            self.form.add_error(name, BLANK)
         return valid and not blank
+
+
+class QuerySerializer(serializers.Serializer[Any]):
+    """Query-string parameters: ``?name=`` is a 400, where DRF's form handling would drop it silently."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if hasattr(data, "get"):
+            blank = {name: [BLANK] for name in self.fields if data.get(name) == ""}
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().run_validation(data)
