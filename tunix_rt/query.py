@@ -49,7 +49,7 @@ class QuerySerializer(serializers.Serializer[Any]):
 
     def run_validation(self, data: Any = empty) -> Any:
         if hasattr(data, "get"):
-            blank = {name: [BLANK] for name in self.fields if data.get(name) == ""}
+            blank: dict[str, Any] = {str(name): [BLANK] for name in self.fields if data.get(name) == ""}
             if blank:
                 raise serializers.ValidationError(blank)
         return super().run_validation(data)

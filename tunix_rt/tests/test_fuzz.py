@@ -65,7 +65,7 @@ def test_stateful_sequences_conform_to_the_schema(auth_headers: dict[str, str]) 
     """Chains operations along the links schemathesis finds (create, then read, change, delete what it made)."""
     base: Any = schema.as_state_machine()
 
-    class Workflow(base):  # type: ignore[misc,valid-type]
+    class Workflow(base):
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": auth_headers}
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def post(client: APIClient, url: str, body: Any, key: str | None) -> Any:
-    extra = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+    extra: dict[str, Any] = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
     return client.post(url, json.dumps(body), content_type="application/json", **extra)
 
 

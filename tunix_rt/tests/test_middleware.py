@@ -22,7 +22,7 @@ def post_chunked(client: APIClient, body: bytes, *, decoded_by_server: bool = Tr
     }
     if decoded_by_server:
         environ["wsgi.input_terminated"] = True
-    return client.generic("POST", "/api/traces", b"", content_type="application/json", **environ)
+    return client.generic("POST", "/api/traces", "", content_type="application/json", **environ)
 
 
 def test_a_chunked_body_is_read_and_stored(api_client: APIClient) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from rest_framework.exceptions import ParseError, ValidationError
@@ -55,7 +56,7 @@ def test_body_within_limit_parses_and_limit_may_name_a_setting() -> None:
 def test_unstorable_values_are_field_errors_naming_their_path(body: bytes, field: str, message: str) -> None:
     with pytest.raises(ValidationError) as raised:
         BoundedJSONParser().parse(io.BytesIO(body), "application/json", context(1000))
-    detail = raised.value.detail
+    detail: Any = raised.value.detail
     assert isinstance(detail, dict)
     assert str(detail[field][0]).startswith(message)
 
