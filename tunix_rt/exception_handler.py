@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +14,8 @@ from rest_framework.views import exception_handler, set_rollback
 
 from tunix_rt.errors import DomainError
 from tunix_rt.middleware import DATABASE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 
 def _django_validation_body(exc: DjangoValidationError) -> dict[str, Any]:
@@ -36,6 +39,7 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
         set_rollback()
         return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
         set_rollback()
         return Response(DATABASE_UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return exception_handler(exc, context)

@@ -10,10 +10,13 @@ real server.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
@@ -47,10 +50,21 @@ with override_settings(ALLOWED_HOSTS=["localhost"]):
 
 
 @pytest.fixture
-def auth_headers(user: Any, settings: Any) -> dict[str, str]:
+def auth_headers(user: Any, settings: Any) -> Iterator[dict[str, str]]:
+    """A token for the test user; requests keep the test's connection, as Django's test client does.
+
+    Calling the WSGI handler directly sends ``request_finished``, whose handler would close a
+    PostgreSQL connection that is inside the test transaction.
+    """
     settings.ALLOWED_HOSTS = ["localhost"]
     token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield {"Authorization": f"Token {token.key}"}
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
