@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -37,7 +38,7 @@ class ChunkedBodyMiddleware:
 
     Django and DRF read a body only up to its Content-Length, so a chunked body would
     arrive empty. When the server has decoded the chunks (``wsgi.input_terminated``, as
-    gunicorn does), at most ``DATA_UPLOAD_MAX_MEMORY_SIZE + 1`` bytes are read: more is
+    gunicorn does; any ASGI server), at most ``DATA_UPLOAD_MAX_MEMORY_SIZE + 1`` bytes are read: more is
     413, less becomes the body with its length, and each view's own limit then applies.
     A server that cannot decode chunks (``runserver``) gets 411 Length Required.
     """
@@ -55,8 +56,8 @@ class ChunkedBodyMiddleware:
         return self.get_response(request)
 
     def _read_chunked(self, request: HttpRequest) -> HttpResponse | None:
-        source = request.META.get("wsgi.input")
-        if source is None or not request.META.get("wsgi.input_terminated"):
+        source = _decoded_body(request)
+        if source is None:
             return JsonResponse(
                 {"detail": "This server cannot read chunked request bodies; send a Content-Length.",
                  "code": "length_required"},
@@ -76,6 +77,15 @@ class ChunkedBodyMiddleware:
         request.META["CONTENT_LENGTH"] = str(len(body))
         request._stream = cast(BinaryIO, LimitedStream(io.BytesIO(bytes(body)), len(body)))
         return None
+
+
+def _decoded_body(request: HttpRequest) -> Any:
+    """The stream of the de-chunked body, or None when the server passed the chunks on undecoded."""
+    if isinstance(request, ASGIRequest):
+        return request._stream  # an ASGI server hands over the whole body
+    if request.META.get("wsgi.input_terminated"):
+        return request.META.get("wsgi.input")
+    return None
 
 
 class DatabaseUnavailableMiddleware:
