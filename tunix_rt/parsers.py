@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from tunix_rt.errors import PayloadTooLarge
-from tunix_rt.validation import json_problems
+from tunix_rt.validation import load_json
 
 
 def body_limit(parser_context: Mapping[str, Any] | None) -> int:
@@ -48,14 +47,13 @@ class BoundedJSONParser(JSONParser):
             raise too_large(limit)
         try:
             text = raw.decode((parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET)
-            document = json.loads(text, parse_constant=float)
+            document, problems = load_json(text)
         except UnicodeDecodeError as exc:
             raise ParseError(f"JSON parse error - the body is not valid UTF-8 ({exc.reason}).") from None
         except RecursionError:
             raise ParseError("JSON parse error - nesting is too deep.") from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        problems = json_problems(document)
         if problems:
             raise serializers.ValidationError(problems)
         return document

@@ -95,6 +95,30 @@ def json_problems(document: Any) -> dict[str, list[str]]:
     return errors
 
 
+def load_json(text: str) -> tuple[Any, dict[str, list[str]]]:
+    """Parses ``text`` and returns it with its ``json_problems``; ``ValueError`` if it is not JSON.
+
+    The walk runs only when parsing saw a number that cannot be stored or the text has a
+    ``\\u`` escape: a NUL or a lone surrogate can reach a JSON string in no other way.
+    """
+    suspicious = "\\u" in text
+
+    def number(literal: str, convert: Any) -> Any:
+        nonlocal suspicious
+        value = convert(literal)
+        if number_problem(value):
+            suspicious = True
+        return value
+
+    document = json.loads(
+        text,
+        parse_float=lambda literal: number(literal, float),
+        parse_int=lambda literal: number(literal, int),
+        parse_constant=lambda literal: number(literal, float),
+    )
+    return document, (json_problems(document) if suspicious else {})
+
+
 def aware_utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime; ``ValueError`` names why it cannot be one.
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tunix_rt.validation import aware_utc, json_problems, query_json_scalar, text_problem
+from tunix_rt.validation import aware_utc, json_problems, load_json, query_json_scalar, text_problem
 
 
 def test_text_problem_names_nul_and_lone_surrogates_only() -> None:
@@ -80,3 +80,15 @@ def test_query_json_scalar_reads_finite_numbers_and_booleans(raw: str, expected:
 )
 def test_query_json_scalar_is_none_for_anything_unstorable_or_not_a_scalar(raw: str) -> None:
     assert query_json_scalar(raw) is None
+
+
+def test_load_json_reports_problems_only_for_unstorable_values() -> None:
+    assert load_json('{"a": "caf\\u00e9", "n": [1, 2.5, -3e10], "ok": true}') == (
+        {"a": "café", "n": [1, 2.5, -3e10], "ok": True},
+        {},
+    )
+    document, problems = load_json('{"a": "\\u0000", "n": [Infinity]}')
+    assert document["a"] == "\x00"
+    assert set(problems) == {"a", "n"}
+    with pytest.raises(ValueError):
+        load_json("{")
