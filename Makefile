@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install install-dev install-training test-training bench worker clean
+.PHONY: run serve test lint typecheck pytest fuzz install install-dev install-training test-training bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ run: install .env
 	$(BIN)/python manage.py load_demo_data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+## make serve: migrate, then serve with gunicorn (WEB_CONCURRENCY workers, default 2) on HOST:PORT
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
+
 ## make test: ruff, mypy, then pytest under coverage (fails below 90% of lines)
 test: lint typecheck pytest
 
@@ -54,6 +59,10 @@ pytest: install-dev
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage report
+
+## make fuzz: schemathesis (coverage, fuzzing, stateful; >= 10,000 requests) against gunicorn with DEBUG off
+fuzz: install-dev
+	bash scripts/fuzz
 
 ## make test-training: install the optional Tunix/JAX stack into .venv, run the training tests
 test-training: install-training

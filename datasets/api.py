@@ -29,11 +29,8 @@ from datasets.serializers import (
 )
 from tunix_rt.pagination import PageQuerySerializer, page_of
 from tunix_rt.roles import CURATOR
+from tunix_rt.viewsets import ActionSerializersMixin
 
-ERRORS = {
-    400: OpenApiResponse(description="Validation error (DRF field errors)."),
-    401: OpenApiResponse(description="Authentication required."),
-}
 NOT_FOUND = {404: OpenApiResponse(description="No such dataset.")}
 
 
@@ -64,7 +61,13 @@ EXPORT_VIEW_OPTIONS: dict[str, Any] = {
 }
 
 
-class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
+class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
+    action_serializers = {
+        "list": DatasetListItemSerializer,
+        "build": DatasetBuildInputSerializer,
+        "retrieve": DatasetManifestSerializer,
+        "export": DatasetExportQuerySerializer,
+    }
     lookup_field = "key"
     write_role = CURATOR
 
@@ -73,7 +76,7 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
 
     @extend_schema(
         parameters=[PageQuerySerializer],
-        responses={200: DatasetListOutputSerializer, **ERRORS},
+        responses={200: DatasetListOutputSerializer},
         summary="List datasets, newest first",
     )
     def list(self, request: Request) -> Response:
@@ -83,7 +86,10 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
 
     @extend_schema(
         request=DatasetBuildInputSerializer,
-        responses={201: DatasetBuildOutputSerializer, 409: OpenApiResponse(description="Key exists."), **ERRORS},
+        responses={
+            201: DatasetBuildOutputSerializer,
+            409: OpenApiResponse(description="A dataset with this key exists."),
+        },
         summary="Freeze a selection of traces into a new, immutable dataset",
     )
     def build(self, request: Request) -> Response:
@@ -123,14 +129,14 @@ class DatasetViewSet(viewsets.GenericViewSet[Dataset]):
 
     @extend_schema(
         parameters=[DatasetExportQuerySerializer],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS, **NOT_FOUND},
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **NOT_FOUND},
         summary="Stream the dataset as JSONL in a training format, in manifest order",
     )
     def export(self, request: Request, key: str) -> StreamingHttpResponse:
         query = DatasetExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         dataset = selectors.dataset_get(key=key)
-        options = ExportOptions(system_prompt=query.validated_data["system_prompt"])
+        options = ExportOptions(system_prompt=query.validated_data.get("system_prompt", ""))
         stream = services.dataset_export_stream(dataset=dataset, fmt=query.validated_data["format"], options=options)
         response = StreamingHttpResponse(stream, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'inline; filename="{dataset.key}.{query.validated_data["format"]}.jsonl"'

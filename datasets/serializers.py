@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from datasets.formats import DEFAULT_FORMAT, format_names
 from datasets.models import SelectionStrategy
 from traces.models import TraceStatus
 from traces.serializers import StrictCharField, StrictIntegerField, check_json_text
+from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PaginationSerializer
+from tunix_rt.query import QuerySerializer
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
+NAME_CHARACTERS = RegexValidator(r"^[A-Za-z0-9._-]+$", "Use the characters A-Z a-z 0-9 . _ - only.")
 
 
 class DatasetBuildInputSerializer(serializers.Serializer[Any]):
-    dataset_name = StrictCharField(min_length=1, max_length=128)
-    dataset_version = StrictCharField(min_length=1, max_length=64)
-    filters = serializers.JSONField(required=False, default=dict, help_text="meta key -> JSON value; all must match.")
+    dataset_name = StrictCharField(min_length=1, max_length=128, validators=[NAME_CHARACTERS])
+    dataset_version = StrictCharField(min_length=1, max_length=64, validators=[NAME_CHARACTERS])
+    filters = JSONObjectField(
+        required=False, allow_null=True, default=dict, help_text="meta key -> JSON value; all must match."
+    )
     limit = StrictIntegerField(
         required=False, min_value=1, max_value=10_000, help_text="Default 100, or the number of trace_ids."
     )
@@ -128,7 +134,7 @@ class DatasetManifestSerializer(serializers.Serializer[Any]):
     exports = DatasetExportRecordSerializer(many=True)
 
 
-class DatasetExportQuerySerializer(serializers.Serializer[Any]):
+class DatasetExportQuerySerializer(QuerySerializer):
     format = serializers.ChoiceField(
         choices=format_names(),
         default=DEFAULT_FORMAT,
@@ -138,8 +144,6 @@ class DatasetExportQuerySerializer(serializers.Serializer[Any]):
     )
     system_prompt = StrictCharField(
         required=False,
-        allow_blank=True,
-        default="",
         max_length=10_000,
         help_text="Read by prompt_completion and chat; Gemma has no system role, so it heads the user turn.",
     )

@@ -39,13 +39,10 @@ from traces.serializers import (
     UngarGenerateInputSerializer,
     UngarStatusSerializer,
 )
+from tunix_rt import idempotent as idempotent_views
 from tunix_rt.pagination import PageQuerySerializer, page_of
 from tunix_rt.roles import CURATOR, VIEWER
-
-ERRORS = {
-    400: OpenApiResponse(description="Validation error (DRF field errors)."),
-    401: OpenApiResponse(description="Authentication required."),
-}
+from tunix_rt.viewsets import ActionSerializersMixin
 
 DELETE_HEADERS = [
     OpenApiParameter(
@@ -72,7 +69,17 @@ def _generate_role(request: Request) -> str:
     return VIEWER if isinstance(data, dict) and data.get("persist") is False else CURATOR
 
 
-class TraceViewSet(viewsets.GenericViewSet[Trace]):
+class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
+    action_serializers = {
+        "list": TraceListItemSerializer,
+        "create": TraceInputSerializer,
+        "batch": TraceInputSerializer,
+        "retrieve": TraceDetailSerializer,
+        "partial_update": TraceCurationInputSerializer,
+        "destroy": TraceDetailSerializer,
+        "score": TraceScoreInputSerializer,
+        "compare": TraceCompareOutputSerializer,
+    }
     write_role = CURATOR
     filter_backends = [DjangoFilterBackend]
     filterset_class = TraceFilterSet
@@ -89,7 +96,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
 
     @extend_schema(
         parameters=[PageQuerySerializer],
-        responses={200: TraceListOutputSerializer, **ERRORS},
+        responses={200: TraceListOutputSerializer},
         summary="List traces, newest first",
     )
     def list(self, request: Request) -> Response:
@@ -99,9 +106,11 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
 
     @extend_schema(
         request=TraceInputSerializer,
-        responses={201: TraceCreatedSerializer, 413: OpenApiResponse(description="Body too large."), **ERRORS},
+        parameters=idempotent_views.SCHEMA_PARAMETERS,
+        responses={201: TraceCreatedSerializer, **idempotent_views.SCHEMA_RESPONSES},
         summary="Store one trace",
     )
+    @idempotent_views.idempotent
     def create(self, request: Request) -> Response:
         incoming = TraceInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -109,11 +118,13 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         return Response(TraceCreatedSerializer(trace).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=TraceInputSerializer(many=True),
-        responses={201: TraceBatchOutputSerializer, 413: OpenApiResponse(description="Body too large."), **ERRORS},
+        request=TraceBatchInputSerializer,
+        parameters=idempotent_views.SCHEMA_PARAMETERS,
+        responses={201: TraceBatchOutputSerializer, **idempotent_views.SCHEMA_RESPONSES},
         summary="Store a batch of traces, all or nothing",
     )
     @action(detail=False, methods=["post"], url_path="batch")
+    @idempotent_views.idempotent
     def batch(self, request: Request) -> Response:
         incoming = TraceBatchInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -121,13 +132,13 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         body = {"created_count": len(traces), "traces": TraceCreatedSerializer(traces, many=True).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: TraceDetailSerializer, 404: OpenApiResponse(description="Not found.")})
+    @extend_schema(responses={200: TraceDetailSerializer}, summary="One trace with its payload and curation fields")
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
 
     @extend_schema(
         request=TraceCurationInputSerializer,
-        responses={200: TraceDetailSerializer, **ERRORS},
+        responses={200: TraceDetailSerializer},
         summary="Change curation fields (status, tags, notes)",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -138,7 +149,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
 
     @extend_schema(
-        responses={204: None, 404: OpenApiResponse(description="Not found.")},
+        responses={204: None},
         parameters=DELETE_HEADERS,
         summary="Delete a trace; headers name the datasets that held it",
     )
@@ -153,7 +164,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
 
     @extend_schema(
         request=TraceScoreInputSerializer,
-        responses={201: TraceScoreOutputSerializer, **ERRORS},
+        responses={201: TraceScoreOutputSerializer},
         summary="Score a trace and store the score",
     )
     @action(detail=True, methods=["post"], url_path="score")
@@ -190,8 +201,13 @@ class GeneratorViewSet(viewsets.ViewSet):
         return Response(GeneratorSerializer(rows, many=True).data)
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[g.name for g in available_generators()]
+            )
+        ],
         request=GenerateInputSerializer,
-        responses={201: GenerateOutputSerializer, 404: OpenApiResponse(description="Unknown generator."), **ERRORS},
+        responses={201: GenerateOutputSerializer},
         summary="Generate traces; persist them unless persist is false",
     )
     @action(detail=True, methods=["post"], url_path="generate")
@@ -204,7 +220,13 @@ class GeneratorViewSet(viewsets.ViewSet):
 
 
 class UngarViewSet(viewsets.ViewSet):
-    """Compatibility endpoints for clients of the system tunix-rt replaces."""
+    """Compatibility endpoints for clients of the system tunix-rt replaces.
+
+    Generating needs the optional UNGAR package: without it the action answers 501 and
+    is left out of the OpenAPI schema.
+    """
+
+    available_actions = {"high_card_duel_generate": ungar.ungar_installed}
 
     write_role = CURATOR
 
@@ -218,7 +240,6 @@ class UngarViewSet(viewsets.ViewSet):
         responses={
             201: GenerateOutputSerializer,
             501: OpenApiResponse(description="UNGAR is not installed."),
-            **ERRORS,
         },
         summary="Play High Card Duel episodes with UNGAR and store them as traces",
     )
@@ -231,7 +252,7 @@ class UngarViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[UngarExportQuerySerializer],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS},
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
         summary="UNGAR-made High Card Duel traces as JSONL (trace format), newest first",
     )
     @action(detail=False, methods=["get"], url_path="high-card-duel/export.jsonl")

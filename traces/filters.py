@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -12,6 +11,8 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from traces.models import Trace, TraceStatus
+from tunix_rt.query import BLANK, StrictFilterSet, UTCDateTimeFilter
+from tunix_rt.validation import query_json_scalar, text_problem
 
 META_PARAM = re.compile(r"^meta__(?P<path>[A-Za-z0-9_\-.]+(?:__[A-Za-z0-9_\-.]+)*)$")
 
@@ -34,24 +35,20 @@ def filter_meta(queryset: QuerySet[Trace], conditions: dict[str, Any]) -> QueryS
 
 
 def _query_value_candidates(raw: str) -> list[Any]:
-    """A query-string value matches the JSON string itself or the JSON scalar it spells."""
-    candidates: list[Any] = [raw]
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return candidates
-    if isinstance(parsed, (int, float, bool)) and not isinstance(parsed, str):
-        candidates.append(parsed)
-    return candidates
+    """A query-string value matches the JSON string itself or the finite JSON number or boolean it spells."""
+    scalar = query_json_scalar(raw)
+    return [raw] if scalar is None else [raw, scalar]
 
 
-class TraceFilterSet(django_filters.FilterSet):
-    source = django_filters.CharFilter(field_name="source", help_text="Exact `meta.source`.")
+class TraceFilterSet(StrictFilterSet):
+    source = django_filters.CharFilter(field_name="source", max_length=255, help_text="Exact `meta.source`.")
     status = django_filters.ChoiceFilter(field_name="status", choices=TraceStatus.choices)
-    tag = django_filters.CharFilter(field_name="tags__name", help_text="Traces carrying this tag.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    q = django_filters.CharFilter(method="filter_text", help_text="Text in the prompt or the final answer.")
+    tag = django_filters.CharFilter(field_name="tags__name", max_length=64, help_text="Traces carrying this tag.")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = django_filters.CharFilter(
+        method="filter_text", max_length=1_000, help_text="Text in the prompt or the final answer."
+    )
 
     class Meta:
         model = Trace
@@ -66,9 +63,15 @@ class TraceFilterSet(django_filters.FilterSet):
             match = META_PARAM.match(param)
             if match is None:
                 raise ValidationError({param: ["Meta keys may use letters, digits, '_', '-' and '.'."]})
+            raw = self.data[param]
+            if raw == "":
+                raise ValidationError({param: [BLANK]})
+            problem = text_problem(raw)
+            if problem:
+                raise ValidationError({param: [f"The value {problem}."]})
             alias = f"_meta_param_{n}"
             condition = Q()
-            for candidate in _query_value_candidates(self.data[param]):
+            for candidate in _query_value_candidates(raw):
                 condition |= Q(**{alias: candidate})
             queryset = queryset.alias(**{alias: meta_path_expression(match["path"].split("__"))})
             queryset = queryset.filter(condition)

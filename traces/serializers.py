@@ -9,12 +9,15 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from traces.generators import available_generators
 from traces.models import TraceStatus
 from traces.scoring import criteria_names
+from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PaginationSerializer
+from tunix_rt.query import QuerySerializer
+from tunix_rt.validation import text_problem
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
-NUL = "\x00"
 
 
 class StrictCharField(serializers.CharField):
@@ -40,10 +43,14 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def check_json_text(value: Any, path: str) -> None:
-    """PostgreSQL's jsonb cannot hold NUL characters; refuse them anywhere in ``meta``."""
+    """Refuses NUL characters (PostgreSQL's jsonb cannot hold them) and lone surrogates anywhere in ``value``.
+
+    The API's parser refuses them already; files read by management commands come through here.
+    """
     if isinstance(value, str):
-        if NUL in value:
-            raise serializers.ValidationError(f"{path} contains a NUL character.")
+        problem = text_problem(value)
+        if problem:
+            raise serializers.ValidationError(f"{path} {problem}.")
     elif isinstance(value, dict):
         for key, item in value.items():
             check_json_text(key, f"{path} key")
@@ -64,7 +71,7 @@ class TraceInputSerializer(serializers.Serializer[Any]):
     prompt = StrictCharField(min_length=1, max_length=50_000)
     final_answer = StrictCharField(min_length=1, max_length=50_000)
     steps = StepSerializer(many=True, min_length=1, max_length=1_000, allow_empty=False)  # type: ignore[call-arg]
-    meta = serializers.JSONField(required=False, allow_null=True, default=None)
+    meta = JSONObjectField(required=False, allow_null=True, default=None)
 
     def validate_steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen: set[int] = set()
@@ -142,7 +149,7 @@ class TracePayloadSerializer(serializers.Serializer[Any]):
     prompt = serializers.CharField()
     final_answer = serializers.CharField()
     steps = StepSerializer(many=True)
-    meta = serializers.JSONField(allow_null=True)
+    meta = JSONObjectField(allow_null=True)
 
 
 class TraceDetailSerializer(serializers.Serializer[Any]):
@@ -207,7 +214,7 @@ class TraceScoreOutputSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
-class TraceCompareQuerySerializer(serializers.Serializer[Any]):
+class TraceCompareQuerySerializer(QuerySerializer):
     base = serializers.UUIDField()
     other = serializers.UUIDField()
 
@@ -231,10 +238,21 @@ class GeneratorSerializer(serializers.Serializer[Any]):
     options = serializers.JSONField()
 
 
+def generator_levels() -> list[str]:
+    """Every level of every built-in generator; each generator accepts its own (see GET /api/generators)."""
+    return sorted({level for g in available_generators() for level in g.options.get("levels", {})})
+
+
 class GenerateInputSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(min_value=1, max_value=10_000, default=10)
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
-    level = StrictCharField(required=False, allow_null=True, default=None, max_length=32)
+    level = serializers.ChoiceField(
+        choices=generator_levels(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A level of this generator (its `options.levels`); null for its default level.",
+    )
     persist = serializers.BooleanField(default=True)
 
 
@@ -254,9 +272,9 @@ class UngarGenerateInputSerializer(serializers.Serializer[Any]):
     persist = serializers.BooleanField(default=True)
 
 
-class UngarExportQuerySerializer(serializers.Serializer[Any]):
+class UngarExportQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=1_000, default=100)
-    trace_ids = serializers.CharField(required=False, allow_blank=True, help_text="Comma-separated trace ids.")
+    trace_ids = serializers.CharField(required=False, max_length=37_000, help_text="Comma-separated trace ids.")
 
     def validate_trace_ids(self, value: str) -> list[uuid.UUID]:
         ids = []

@@ -24,8 +24,12 @@ _SUITS = {"CLUBS": "C", "DIAMONDS": "D", "HEARTS": "H", "SPADES": "S"}
 _RESULTS = {1.0: "win", -1.0: "loss", 0.0: "tie"}
 
 
+def ungar_installed() -> bool:
+    return importlib.util.find_spec("ungar") is not None
+
+
 def ungar_status() -> dict[str, Any]:
-    if importlib.util.find_spec("ungar") is None:
+    if not ungar_installed():
         return {"available": False, "version": None}
     module = importlib.import_module("ungar")
     return {"available": True, "version": str(getattr(module, "__version__", "unknown"))}
@@ -66,7 +70,7 @@ def _episode_payload(episode: Any, *, index: int, seed: int) -> dict[str, Any]:
 
 def high_card_duel_payloads(*, count: int, seed: int) -> list[dict[str, Any]]:
     """Plays ``count`` random episodes; episode ``n`` uses seed ``seed + n`` so runs repeat."""
-    if importlib.util.find_spec("ungar") is None:
+    if not ungar_installed():
         raise FeatureUnavailable(INSTALL_HINT)
     games = importlib.import_module("ungar.games.high_card_duel")
     runner = importlib.import_module("ungar.runner")

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from training import evaluation as evaluation_services
-from training import jobs, selectors, services
+from training import selectors, services
 from training.serializers import (
     EvalSetCreateInputSerializer,
     EvalSetDetailSerializer,
@@ -32,8 +32,7 @@ from training.serializers import (
 from tunix_rt.pagination import PageQuerySerializer, page_of
 from tunix_rt.roles import CURATOR, TRAINER
 
-NOT_FOUND = OpenApiResponse(description="Not found.")
-INVALID = OpenApiResponse(description="Validation error (DRF field errors).")
+INVALID = OpenApiResponse(description="Invalid input: field errors.")
 
 
 class TrainingRunViewSet(viewsets.ViewSet):
@@ -47,7 +46,6 @@ class TrainingRunViewSet(viewsets.ViewSet):
         summary="Training runs, newest first",
     )
     def list(self, request: Request) -> Response:
-        jobs.jobs_reap()
         query = TrainingRunListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = page_of(selectors.training_run_list(status=query.validated_data.get("status")), request.query_params)
@@ -55,7 +53,7 @@ class TrainingRunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=TrainingRunCreateInputSerializer,
-        responses={202: TrainingRunSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={202: TrainingRunSerializer, 404: OpenApiResponse(description="No such dataset.")},
         summary="Queue an SFT run on a dataset (preset or inline config); the worker trains it",
     )
     def create(self, request: Request) -> Response:
@@ -64,14 +62,13 @@ class TrainingRunViewSet(viewsets.ViewSet):
         run = services.training_run_enqueue(**incoming.validated_data, actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: TrainingRunDetailSerializer, 404: NOT_FOUND}, summary="One run with its metrics")
+    @extend_schema(responses={200: TrainingRunDetailSerializer}, summary="One run with its metrics")
     def retrieve(self, request: Request, run_id: str) -> Response:
-        jobs.jobs_reap()
         run = selectors.training_run_get(run_id=run_id)
         run.metric_rows = list(selectors.training_run_metrics(run=run))  # type: ignore[attr-defined]
         return Response(TrainingRunDetailSerializer(run).data)
 
-    @extend_schema(request=None, responses={200: TrainingRunSerializer, 400: INVALID, 404: NOT_FOUND})
+    @extend_schema(request=None, responses={200: TrainingRunSerializer, 400: INVALID})
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, run_id: str) -> Response:
         run = services.training_run_cancel(run=selectors.training_run_get(run_id=run_id), actor=request.user)
@@ -94,7 +91,7 @@ class EvalSetViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=EvalSetCreateInputSerializer,
-        responses={201: EvalSetSerializer, 400: INVALID, 409: OpenApiResponse(description="Name exists.")},
+        responses={201: EvalSetSerializer, 409: OpenApiResponse(description="An eval set with this name exists.")},
         summary="Create an eval set from items in the JSONL line format",
     )
     def create(self, request: Request) -> Response:
@@ -103,7 +100,7 @@ class EvalSetViewSet(viewsets.ViewSet):
         eval_set = evaluation_services.eval_set_import(**incoming.validated_data, actor=request.user)
         return Response(EvalSetSerializer(eval_set).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: EvalSetDetailSerializer, 404: NOT_FOUND})
+    @extend_schema(responses={200: EvalSetDetailSerializer}, summary="One eval set with its items")
     def retrieve(self, request: Request, name: str) -> Response:
         eval_set = selectors.eval_set_get(name=name)
         eval_set.item_rows = list(selectors.eval_set_items(eval_set=eval_set))  # type: ignore[attr-defined]
@@ -117,13 +114,12 @@ class EvaluationRunViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[PageQuerySerializer], responses={200: EvaluationListOutputSerializer})
     def list(self, request: Request) -> Response:
-        jobs.jobs_reap()
         page = page_of(selectors.evaluation_list(), request.query_params)
         return Response({"data": EvaluationRunSerializer(page.rows, many=True).data, "pagination": page.pagination})
 
     @extend_schema(
         request=EvaluationCreateInputSerializer,
-        responses={202: EvaluationRunSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={202: EvaluationRunSerializer, 404: OpenApiResponse(description="No such training run or eval set.")},
         summary="Queue an evaluation of a run's checkpoint on an eval set",
     )
     def create(self, request: Request) -> Response:
@@ -137,16 +133,13 @@ class EvaluationRunViewSet(viewsets.ViewSet):
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(
-        responses={200: EvaluationRunDetailSerializer, 404: NOT_FOUND}, summary="One evaluation, per example"
-    )
+    @extend_schema(responses={200: EvaluationRunDetailSerializer}, summary="One evaluation, per example")
     def retrieve(self, request: Request, evaluation_id: str) -> Response:
-        jobs.jobs_reap()
         evaluation = selectors.evaluation_get(evaluation_id=evaluation_id)
         evaluation.result_rows = list(selectors.evaluation_results(evaluation=evaluation))  # type: ignore[attr-defined]
         return Response(EvaluationRunDetailSerializer(evaluation).data)
 
-    @extend_schema(request=None, responses={200: EvaluationRunSerializer, 400: INVALID, 404: NOT_FOUND})
+    @extend_schema(request=None, responses={200: EvaluationRunSerializer, 400: INVALID})
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, evaluation_id: str) -> Response:
         evaluation = evaluation_services.evaluation_cancel(

@@ -7,3 +7,9 @@ class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training and evaluation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from training.jobs import jobs_reap
+        from tunix_rt.maintenance import maintenance_register
+
+        maintenance_register(name="training.jobs_reap", task=jobs_reap)

@@ -3,7 +3,8 @@
 A job is claimed by the worker process that runs it (pid and host recorded). While it
 runs, a heartbeat thread stamps ``heartbeat_at`` every few seconds. A job still marked
 ``running`` whose process is gone (same host) or whose heartbeat stopped is failed by
-``jobs_reap``, which the API, the admin and every new job call.
+``jobs_reap``, which the worker runs when it starts, on a timer and before each job it
+claims (see ``tunix_rt.maintenance``); requests never do.
 """
 
 from __future__ import annotations

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from training.config_schema import config_json_schema
 from training.models import CheckpointChoice, RunStatus
 from training.presets import preset_names
+from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
+
+
+@extend_schema_field(config_json_schema())
+class TrainingConfigField(JSONObjectField):
+    """An inline SFT config; the training config parser checks it in full."""
 
 
 class TrainingMetricSerializer(serializers.Serializer[Any]):
@@ -66,7 +74,7 @@ class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
         help_text="A shipped preset (training/configs).",
         error_messages={"invalid_choice": f"Not a shipped preset; choose one of: {', '.join(preset_names())}."},
     )
-    config = serializers.DictField(
+    config = TrainingConfigField(
         required=False,
         allow_null=True,
         default=None,

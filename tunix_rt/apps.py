@@ -20,6 +20,11 @@ def _sync_role_permissions(sender: Any, using: str = "default", **kwargs: Any) -
 class TunixRtConfig(AppConfig):
     name = "tunix_rt"
     verbose_name = "tunix-rt"
+    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from tunix_rt.idempotency import idempotency_purge_expired
+        from tunix_rt.maintenance import maintenance_register
+
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="tunix_rt.sync_role_permissions")
+        maintenance_register(name="tunix_rt.idempotency_purge_expired", task=idempotency_purge_expired)

@@ -52,3 +52,16 @@ class FeatureUnavailable(DomainError):
 
     status_code = 501
     code = "not_implemented"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """A request with the same Idempotency-Key is still being processed."""
+
+    code = "idempotency_key_in_flight"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was first used with a different request body."""
+
+    status_code = 422
+    code = "idempotency_key_reused"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from tunix_rt.errors import DomainError
+from tunix_rt.middleware import DATABASE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 
 def _django_validation_body(exc: DjangoValidationError) -> dict[str, Any]:
@@ -20,7 +25,10 @@ def _django_validation_body(exc: DjangoValidationError) -> dict[str, Any]:
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Extends DRF's handler; every mapped error also rolls back the open transaction."""
+    """Extends DRF's handler; every mapped error also rolls back the open transaction.
+
+    A database that cannot be reached (``OperationalError``) is a JSON 503, not a 500.
+    """
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status_code)
@@ -30,4 +38,8 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
     if isinstance(exc, RequestDataTooBig):
         set_rollback()
         return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
+        set_rollback()
+        return Response(DATABASE_UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     return exception_handler(exc, context)

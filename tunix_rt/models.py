@@ -1,4 +1,4 @@
-"""The audit trail: who did what to which object, written by the services and never edited."""
+"""Core models: the audit trail (written by the services, never edited) and idempotent replays."""
 
 from __future__ import annotations
 
@@ -54,3 +54,23 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         who = self.actor_name or "(system)"
         return f"{who} {self.action} {self.object_type} {self.object_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request sent with an ``Idempotency-Key`` (see ``tunix_rt.idempotency``).
+
+    ``status_code`` is null while the first request is still in flight.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and canonical JSON body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in flight'})"

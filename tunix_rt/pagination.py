@@ -9,10 +9,15 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from tunix_rt.query import QuerySerializer
 
-class PageQuerySerializer(serializers.Serializer[Any]):
+# Far beyond any table here, and far from the 64-bit range that OFFSET must stay within.
+MAX_OFFSET = 1_000_000_000
+
+
+class PageQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class PaginationSerializer(serializers.Serializer[Any]):
@@ -28,7 +33,7 @@ class Page:
 
 
 def page_of(queryset: QuerySet[Any], params: Mapping[str, Any]) -> Page:
-    """Validates ``limit``/``offset`` (400 outside 1..100 / >= 0) and fetches ``limit + 1`` rows, no COUNT."""
+    """Validates ``limit``/``offset`` (400 outside 1..100 / 0..MAX_OFFSET) and fetches ``limit + 1`` rows, no COUNT."""
     query = PageQuerySerializer(data={k: params[k] for k in ("limit", "offset") if k in params})
     query.is_valid(raise_exception=True)
     limit, offset = query.validated_data["limit"], query.validated_data["offset"]

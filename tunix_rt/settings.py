@@ -35,15 +35,18 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: `runserver` leaves static files to WhiteNoise, as gunicorn does.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_tasks_db: its `db_worker` command also runs the project's maintenance.
+    "tunix_rt",
     "django_tasks",
     "django_tasks_db",
-    "tunix_rt",
     "traces",
     "datasets",
     "training",
@@ -51,6 +54,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tunix_rt.middleware.StaticFilesMiddleware",
+    "tunix_rt.middleware.ChunkedBodyMiddleware",
+    "tunix_rt.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,7 +123,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Only `collectstatic` writes here, and nothing needs it: WhiteNoise serves the apps'
+# static files (admin, Swagger UI) straight from where the finders see them, under
+# gunicorn and `runserver` alike, with DEBUG on or off.
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
 
 TRACE_MAX_BYTES = env_int("TRACE_MAX_BYTES", 1_048_576)
 TRACE_BATCH_MAX = env_int("TRACE_BATCH_MAX", 1000)
@@ -145,7 +155,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tunix_rt.schema.AutoSchema",
     "EXCEPTION_HANDLER": "tunix_rt.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -159,6 +169,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["tunix_rt.schema.drop_unavailable_actions"],
     "ENUM_NAME_OVERRIDES": {
         "TraceStatusEnum": "traces.models.TraceStatus",
         "RunStatusEnum": "training.models.RunStatus",

@@ -51,3 +51,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
+
+handler400 = "tunix_rt.error_views.bad_request"
+handler403 = "tunix_rt.error_views.permission_denied"
+handler404 = "tunix_rt.error_views.page_not_found"
+handler500 = "tunix_rt.error_views.server_error"

@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from training import evaluation as evaluation_services
-from training import jobs, selectors
+from training import selectors
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct
 from training.models import EvaluationResult, EvaluationRun
 from tunix_rt.errors import DomainError
@@ -71,7 +71,6 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     inlines = [EvaluationResultInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationRun]:
-        jobs.jobs_reap()
         return selectors.evaluation_list()
 
     @admin.display(description="created by", ordering="created_by__username")

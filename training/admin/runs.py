@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from training import evaluation as evaluation_services
-from training import jobs, selectors, services
+from training import selectors, services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
 from training.charts import loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartTrainingForm
@@ -47,7 +47,6 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     ]  # fmt: skip
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainingRun]:
-        jobs.jobs_reap()
         return selectors.training_run_list()
 
     @admin.display(description="created by", ordering="created_by__username")

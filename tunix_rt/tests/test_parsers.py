@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import io
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from rest_framework.exceptions import ParseError, ValidationError
 
 from tunix_rt.errors import PayloadTooLarge
 from tunix_rt.parsers import BoundedJSONParser
@@ -37,3 +39,32 @@ def test_body_within_limit_parses_and_limit_may_name_a_setting() -> None:
     assert BoundedJSONParser().parse(io.BytesIO(b'{"a": 1}'), "application/json", context(100)) == {"a": 1}
     named = {"view": SimpleNamespace(max_body_bytes="TRACE_MAX_BYTES"), "request": None}
     assert BoundedJSONParser().parse(io.BytesIO(b"[]"), "application/json", named) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (b'{"meta": {"x": NaN}}', "meta", "meta.x is not a finite number"),
+        (b'{"meta": {"x": -Infinity}}', "meta", "meta.x is not a finite number"),
+        (b'{"meta": {"x": 1e999}}', "meta", "meta.x is not a finite number"),
+        (b'{"seed": 9223372036854775808}', "seed", "seed is an integer outside the signed 64-bit range"),
+        (b'{"meta": {"k": "a\\u0000b"}}', "meta", "meta.k contains a NUL character"),
+        (b'{"meta": {"\\ud800": 1}}', "meta", "meta has a key that contains a lone UTF-16 surrogate (U+D800)"),
+        (b'[{"filters": {"v": "\\udfff"}}]', "0", "[0].filters.v contains a lone UTF-16 surrogate (U+DFFF)"),
+    ],
+)
+def test_unstorable_values_are_field_errors_naming_their_path(body: bytes, field: str, message: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        BoundedJSONParser().parse(io.BytesIO(body), "application/json", context(1000))
+    detail: Any = raised.value.detail
+    assert isinstance(detail, dict)
+    assert str(detail[field][0]).startswith(message)
+
+
+def test_body_that_is_not_utf8_or_too_deep_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match="not valid UTF-8"):
+        BoundedJSONParser().parse(io.BytesIO(b'{"a": "\xff"}'), "application/json", context(1000))
+    with pytest.raises(ParseError, match="too deep"):
+        BoundedJSONParser().parse(io.BytesIO(b"[" * 100_000), "application/json", context(200_000))
+    with pytest.raises(ParseError, match="JSON parse error"):
+        BoundedJSONParser().parse(io.BytesIO(b"{"), "application/json", context(1000))

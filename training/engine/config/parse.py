@@ -150,7 +150,7 @@ def _parse_training(d: dict[str, Any]) -> TrainingConfig:
         max_steps=int_value(d, "training", "max_steps", td.max_steps, lo=1, hi=LIMITS["max_steps"]),
         max_seq_len=int_value(d, "training", "max_seq_len", td.max_seq_len, lo=4, hi=LIMITS["seq_len"]),
         learning_rate=lr,
-        warmup_steps=int_value(d, "training", "warmup_steps", td.warmup_steps, lo=0, hi=LIMITS["max_steps"]),
+        warmup_steps=int_value(d, "training", "warmup_steps", td.warmup_steps, lo=0, hi=LIMITS["max_steps"] - 1),
         weight_decay=float_value(d, "training", "weight_decay", td.weight_decay, lo=0.0),
         b2=float_value(d, "training", "b2", td.b2, lo=0.0, hi=1.0, hi_open=True),
         grad_clip=float_value(d, "training", "grad_clip", td.grad_clip, lo=0.0, lo_open=True),

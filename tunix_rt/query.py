@@ -1,0 +1,55 @@
+"""Query-string parameters and filters that answer 400 instead of ignoring or mis-reading a value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from tunix_rt.validation import aware_utc
+
+BLANK = "This field may not be blank; leave the parameter out instead."
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time turned into aware UTC; impossible offsets and overflows are field errors."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return aware_utc(parsed)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet for which ``?name=`` is a 400, not a silently ignored filter."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        blank = [name for name in self.filters if name in self.data and self.data.get(name) == ""]
+        for name in blank:
+            self.form.add_error(name, BLANK)
+        return valid and not blank
+
+
+class QuerySerializer(serializers.Serializer[Any]):
+    """Query-string parameters: ``?name=`` is a 400, where DRF's form handling would drop it silently."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if hasattr(data, "get"):
+            blank: dict[str, Any] = {str(name): [BLANK] for name in self.fields if data.get(name) == ""}
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().run_validation(data)
