@@ -48,6 +48,9 @@ class TrainingRun(BackgroundJob):
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     dataset_key = models.CharField(max_length=200, db_index=True)
     dataset_build_id = models.UUIDField(null=True, blank=True)
+    split = models.CharField(
+        max_length=32, blank=True, default="", help_text="The dataset split trained on; empty for the whole dataset."
+    )
     training_config = models.JSONField(default=dict)
     config_path = models.CharField(max_length=1024, blank=True, default="")
     recipe = models.CharField(max_length=64)
@@ -96,6 +99,10 @@ class EvalSet(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     description = models.TextField(blank=True, default="")
     item_count = models.PositiveIntegerField(default=0)
+    source_dataset_key = models.CharField(
+        max_length=200, blank=True, default="", help_text="The dataset whose split the items were drawn from."
+    )
+    source_split = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

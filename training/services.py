@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from datasets.selectors import dataset_get
+from datasets.selectors import dataset_check_split, dataset_get
 from datasets.services import dataset_export_lines
 from training import jobs
 from training.engine.config import (
@@ -79,6 +79,7 @@ def run_manifest(run: TrainingRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "dataset": {"key": run.dataset_key, "build_id": str(run.dataset_build_id) if run.dataset_build_id else None},
+        "split": run.split or None,
         "training_config": run.training_config,
         "config_path": run.config_path,
         "recipe": run.recipe,
@@ -124,9 +125,17 @@ def preset_path(name: str) -> str:
 
 @transaction.atomic
 def training_run_create(
-    *, dataset_key: str, config_path: str, config: dict[str, Any] | None = None, dry_run: bool = False
+    *,
+    dataset_key: str,
+    config_path: str,
+    config: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    split: str | None = None,
 ) -> TrainingRun:
-    """Validates config (a file, or a mapping that overrides it) and dataset; records a pending run."""
+    """Validates config (a file, or a mapping that overrides it), dataset and split; records a pending run.
+
+    With ``split`` the run trains on that split of the dataset only (``InvalidInput`` if it has none such).
+    """
     if config is None:
         parsed = config_load(path=config_path)
     else:
@@ -135,10 +144,13 @@ def training_run_create(
         except ConfigError as exc:
             raise TrainingConfigInvalid(str(exc), field="config") from None
         config_path = ""
+    split = split or None
     dataset = dataset_get(key=dataset_key)
+    dataset_check_split(dataset=dataset, split=split)
     run = TrainingRun(
         dataset_key=dataset.key,
         dataset_build_id=dataset.build_id,
+        split=split or "",
         training_config=dataclasses.asdict(parsed),
         config_path=str(Path(config_path).resolve()) if config_path else "",
         recipe=recipe_of(parsed),
@@ -153,9 +165,9 @@ def training_run_create(
 
 
 def training_records(*, run: TrainingRun) -> Iterator[dict[str, Any]]:
-    """The run's dataset as ``prompt_completion`` records, in manifest order."""
+    """The run's dataset (or its split) as ``prompt_completion`` records, in manifest order."""
     dataset = dataset_get(key=run.dataset_key)
-    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options=None):
+    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options=None, split=run.split or None):
         if line.strip():
             yield json.loads(line)
 
@@ -263,13 +275,15 @@ def write_manifest_of(*, run_id: Any) -> None:
 
 
 def training_run_enqueue(
-    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None
+    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None, split: str | None = None
 ) -> TrainingRun:
     """Records a pending run and queues it for the worker once the transaction commits."""
     from training import tasks
 
     with transaction.atomic():
-        run = training_run_create(dataset_key=dataset_key, config_path=preset_path(preset or "sft_tiny"), config=config)
+        run = training_run_create(
+            dataset_key=dataset_key, config_path=preset_path(preset or "sft_tiny"), config=config, split=split
+        )
         run_id = str(run.run_id)
         transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
     return run
