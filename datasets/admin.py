@@ -138,7 +138,7 @@ class DatasetAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "base": base,
             "against_key": against_key,
-            "choices": [d.key for d in selectors.dataset_list().exclude(pk=base.pk).only("key")[:DIFF_CHOICES]],
+            "choices": list(selectors.dataset_list().exclude(pk=base.pk).values_list("key", flat=True)[:DIFF_CHOICES]),
         }
         if against_key:
             try:

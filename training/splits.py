@@ -11,16 +11,19 @@ from tunix_rt.errors import InvalidInput, NotFound
 TEXT_FIELD_MAX = 64
 
 
-def _label(meta: dict[str, Any], key: str) -> str:
-    value = meta.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return ""
-    return str(value)[:TEXT_FIELD_MAX]
+def _label(meta: dict[str, Any], *keys: str) -> str:
+    """The first of ``keys`` whose value is a plain string or number, as text."""
+    for key in keys:
+        value = meta.get(key)
+        if not isinstance(value, bool) and isinstance(value, str | int | float) and str(value):
+            return str(value)[:TEXT_FIELD_MAX]
+    return ""
 
 
 def eval_items_from_split(*, dataset_key: str, split: str) -> list[dict[str, Any]]:
     """One item per trace of the split that still exists, in manifest order: the trace id, prompt and answer,
-    with ``meta.category`` and ``meta.difficulty`` as labels when they are plain values.
+    labelled by ``meta`` (category: ``category``, ``generator`` or ``source``; difficulty: ``difficulty`` or
+    ``level``) when those are plain values.
 
     An unknown dataset or split is ``InvalidInput`` naming ``from_dataset`` or ``split``.
     """
@@ -36,8 +39,8 @@ def eval_items_from_split(*, dataset_key: str, split: str) -> list[dict[str, Any
                 "id": str(trace.id),
                 "prompt": trace.prompt,
                 "expected_answer": trace.final_answer,
-                "category": _label(meta, "category"),
-                "difficulty": _label(meta, "difficulty"),
+                "category": _label(meta, "category", "generator", "source"),
+                "difficulty": _label(meta, "difficulty", "level"),
             }
         )
     return items
