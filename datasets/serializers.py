@@ -58,9 +58,11 @@ class DatasetBuildInputSerializer(serializers.Serializer[Any]):
         help_text="How traces are grouped for splits: prompt (default) or near_duplicate.",
     )
 
-    def validate_splits(self, splits: Any) -> dict[str, Any] | None:
-        if splits is not None and not isinstance(splits, dict):
+    def validate_splits(self, splits: Any) -> Any:
+        if splits is not None and not isinstance(splits, dict | list):
             raise serializers.ValidationError('Must be a JSON object of split name -> fraction, e.g. {"train": 0.8}.')
+        if splits is not None:
+            check_json_text(splits, "splits")
         return splits
 
     def validate_filters(self, filters: Any) -> dict[str, Any]:

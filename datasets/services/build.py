@@ -124,7 +124,7 @@ def dataset_build(
     status: str | None = None,
     tags: Sequence[str] = (),
     trace_ids: Sequence[uuid.UUID] | None = None,
-    splits: Mapping[str, float] | None = None,
+    splits: Mapping[str, float] | Sequence[Any] | None = None,
     split_group: str | None = None,
 ) -> Dataset:
     """Freezes the selection into a new dataset ``{name}-{version}``, all or nothing.

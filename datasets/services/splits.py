@@ -29,21 +29,44 @@ class SplitAssignment:
     shared_groups: int
 
 
+SHAPE_HINT = 'Give splits as a non-empty object of name -> fraction, e.g. {"train": 0.8, "test": 0.2}.'
+
+
+def _entries(splits: Any) -> list[tuple[Any, Any]]:
+    """``{name: fraction}``, or a list of ``{"name", "fraction"}`` objects or ``[name, fraction]`` pairs."""
+    if isinstance(splits, Mapping):
+        return list(splits.items())
+    if not isinstance(splits, list):
+        raise InvalidInput(SHAPE_HINT, field="splits")
+    entries: list[tuple[Any, Any]] = []
+    for entry in splits:
+        if isinstance(entry, Mapping) and set(entry) == {"name", "fraction"}:
+            entries.append((entry["name"], entry["fraction"]))
+        elif isinstance(entry, list) and len(entry) == 2:
+            entries.append((entry[0], entry[1]))
+        else:
+            raise InvalidInput(SHAPE_HINT, field="splits")
+    return entries
+
+
 def splits_check(splits: Any) -> list[tuple[str, float]]:
-    """``{name: fraction}`` as ordered pairs; names ``[a-z][a-z0-9_]{0,31}``, fractions > 0 summing to 1."""
-    if not isinstance(splits, Mapping) or not splits:
-        raise InvalidInput('Give splits as a non-empty object of name -> fraction, e.g. {"train": 0.8, "test": 0.2}.',
-                           field="splits")  # fmt: skip
-    if len(splits) > MAX_SPLITS:
+    """The splits as ordered ``(name, fraction)`` pairs; names ``[a-z][a-z0-9_]{0,31}`` and unique,
+    fractions > 0 summing to 1."""
+    entries = _entries(splits)
+    if not entries:
+        raise InvalidInput(SHAPE_HINT, field="splits")
+    if len(entries) > MAX_SPLITS:
         raise InvalidInput(f"At most {MAX_SPLITS} splits.", field="splits")
     pairs: list[tuple[str, float]] = []
-    for name, fraction in splits.items():
+    for name, fraction in entries:
         if not isinstance(name, str) or not SPLIT_NAME.match(name):
             raise InvalidInput(f"Split name {name!r} must match [a-z][a-z0-9_]{{0,31}}.", field="splits")
         if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not math.isfinite(fraction):
             raise InvalidInput(f"The fraction of split {name!r} must be a number.", field="splits")
         if fraction <= 0:
             raise InvalidInput(f"The fraction of split {name!r} must be greater than 0.", field="splits")
+        if any(name == seen for seen, _ in pairs):
+            raise InvalidInput(f"Split {name!r} is named twice.", field="splits")
         pairs.append((name, float(fraction)))
     total = math.fsum(fraction for _, fraction in pairs)
     if abs(total - 1) > SUM_TOLERANCE:

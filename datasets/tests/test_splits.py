@@ -68,7 +68,11 @@ def test_group_counts_are_largest_remainder_shares(fractions: list[float], group
     ("splits", "message"),
     [
         ({}, "non-empty object"),
-        ([["train", 1.0]], "non-empty object"),
+        ([], "non-empty object"),
+        ("train", "non-empty object"),
+        ([["train"]], "non-empty object"),
+        ([{"name": "train"}], "non-empty object"),
+        ([["train", 0.5], ["train", 0.5]], "named twice"),
         ({"train": 0.8, "test": 0.1}, "sum to 1; they sum to 0.9"),
         ({"train": 0.8, "test": 0.3}, "sum to 1"),
         ({"train": 1.2, "test": -0.2}, "greater than 0"),
@@ -90,7 +94,10 @@ def test_splits_check_refuses_bad_splits(splits: Any, message: str) -> None:
 
 
 def test_splits_check_keeps_the_request_order() -> None:
-    assert splits_check({"train": 0.7, "dev": 0.2, "test": 0.1}) == [("train", 0.7), ("dev", 0.2), ("test", 0.1)]
+    expected = [("train", 0.7), ("dev", 0.2), ("test", 0.1)]
+    assert splits_check({"train": 0.7, "dev": 0.2, "test": 0.1}) == expected
+    assert splits_check([["train", 0.7], ["dev", 0.2], ["test", 0.1]]) == expected
+    assert splits_check([{"name": n, "fraction": f} for n, f in expected]) == expected
     assert splits_check({"a" + "b" * 31: 1}) == [("a" + "b" * 31, 1.0)]
 
 
