@@ -7,16 +7,19 @@ from itertools import islice
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from datasets import selectors
 from datasets.formats import ExportOptions, format_names, get_format
 from datasets.models import Dataset
+from tunix_rt.errors import NotFound
 
 PREVIEW_RECORDS = 3
+DIFF_CHOICES = 100
 BLOCK = "white-space: pre-wrap; font-family: monospace; padding: 6px; margin: 2px 0; border-radius: 4px;"
 PROMPT_STYLE = BLOCK + "background: #f1f1f1; color: #555; border-left: 4px solid #999;"
 COMPLETION_STYLE = BLOCK + "background: #e8f5e9; color: #1b3d1f; border-left: 4px solid #2e7d32;"
@@ -37,6 +40,7 @@ class DatasetAdmin(admin.ModelAdmin):
         ),
         ("Provenance", {"fields": ["created_by", "session_id", "training_run_id"]}),
         ("Stats", {"fields": ["stats_table"]}),
+        ("Splits", {"fields": ["split_table", "compare"]}),
         ("Exports", {"fields": ["downloads", "recorded_exports"]}),
         ("Preview (prompt_completion)", {"fields": ["preview"]}),
     ]
@@ -57,6 +61,8 @@ class DatasetAdmin(admin.ModelAdmin):
         "session_id",
         "training_run_id",
         "stats_table",
+        "split_table",
+        "compare",
         "downloads",
         "recorded_exports",
         "preview",
@@ -90,6 +96,68 @@ class DatasetAdmin(admin.ModelAdmin):
     def stats_table(self, obj: Dataset) -> str:
         rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", sorted(obj.stats.items()))
         return format_html("<table>{}</table>", rows)
+
+    @admin.display(description="splits")
+    def split_table(self, obj: Dataset) -> str:
+        if not obj.splits:
+            return "Built without splits."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((e["name"], e["fraction"], e["count"], e["group_count"], e["sha256"]) for e in obj.splits),
+        )
+        return format_html(
+            "<table><tr><th>split</th><th>fraction</th><th>traces</th><th>groups</th><th>sha256 of ids</th></tr>{}"
+            "</table><small>grouped by {}; groups in more than one split: {}</small>",
+            rows,
+            obj.split_group,
+            obj.shared_groups,
+        )
+
+    @admin.display(description="compare with")
+    def compare(self, obj: Dataset) -> str:
+        url = reverse("admin:datasets_dataset_diff", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Diff against another dataset</a> (added, removed and common traces; stats side by side)', url
+        )
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path("<path:object_id>/diff/", self.admin_site.admin_view(self.diff_view), name="datasets_dataset_diff")
+        ]
+        return extra + super().get_urls()
+
+    def diff_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The API's diff, going from this dataset to ``?against=KEY``; an unknown key is 404 like the API."""
+        base = selectors.dataset_list().filter(pk=object_id).first() if object_id.isdigit() else None
+        if base is None:
+            raise Http404("No such dataset.")
+        against_key = request.GET.get("against", "").strip()
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": f"Diff {base.key}",
+            "opts": self.model._meta,
+            "base": base,
+            "against_key": against_key,
+            "choices": list(selectors.dataset_list().exclude(pk=base.pk).values_list("key", flat=True)[:DIFF_CHOICES]),
+        }
+        if against_key:
+            try:
+                against = selectors.dataset_get(key=against_key)
+            except NotFound as exc:
+                raise Http404(exc.message) from None
+            diff = selectors.dataset_diff(base=base, against=against)
+            stat_names = list(dict.fromkeys([*base.stats, *against.stats]))
+            context.update(
+                against=against,
+                diff=diff,
+                stats_rows=[(n, base.stats.get(n, "–"), against.stats.get(n, "–")) for n in stat_names],
+                split_rows=[
+                    (n, _split_count(base, n), _split_count(against, n))
+                    for n in dict.fromkeys([*base.split_names, *against.split_names])
+                ],
+            )
+        return TemplateResponse(request, "admin/datasets/dataset/diff.html", context)
 
     @admin.display(description="download")
     def downloads(self, obj: Dataset) -> str:
@@ -130,3 +198,7 @@ class DatasetAdmin(admin.ModelAdmin):
             ((r["id"], PROMPT_STYLE, r["prompt"], COMPLETION_STYLE, r["completion"]) for r in records),
         )
         return format_html("{}", blocks)
+
+
+def _split_count(dataset: Dataset, name: str) -> Any:
+    return next((e["count"] for e in dataset.splits if e["name"] == name), "–")

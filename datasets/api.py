@@ -21,6 +21,8 @@ from datasets.models import Dataset
 from datasets.serializers import (
     DatasetBuildInputSerializer,
     DatasetBuildOutputSerializer,
+    DatasetDiffOutputSerializer,
+    DatasetDiffQuerySerializer,
     DatasetExportQuerySerializer,
     DatasetExportRecordSerializer,
     DatasetListItemSerializer,
@@ -67,6 +69,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         "build": DatasetBuildInputSerializer,
         "retrieve": DatasetManifestSerializer,
         "export": DatasetExportQuerySerializer,
+        "diff": DatasetDiffQuerySerializer,
     }
     lookup_field = "key"
     write_role = CURATOR
@@ -109,6 +112,8 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
             status=data["status"],
             tags=data["tags"],
             trace_ids=data["trace_ids"],
+            splits=data["splits"],
+            split_group=data["split_group"],
             actor=request.user,
         )
         body: dict[str, Any] = {
@@ -130,14 +135,31 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
     @extend_schema(
         parameters=[DatasetExportQuerySerializer],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **NOT_FOUND},
-        summary="Stream the dataset as JSONL in a training format, in manifest order",
+        summary="Stream the dataset (or one split) as JSONL in a training format, in manifest order",
     )
     def export(self, request: Request, key: str) -> StreamingHttpResponse:
         query = DatasetExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        data = query.validated_data
         dataset = selectors.dataset_get(key=key)
-        options = ExportOptions(system_prompt=query.validated_data.get("system_prompt", ""))
-        stream = services.dataset_export_stream(dataset=dataset, fmt=query.validated_data["format"], options=options)
+        selectors.dataset_check_split(dataset=dataset, split=data["split"])
+        options = ExportOptions(system_prompt=data.get("system_prompt", ""))
+        stream = services.dataset_export_stream(
+            dataset=dataset, fmt=data["format"], options=options, split=data["split"]
+        )
         response = StreamingHttpResponse(stream, content_type="application/x-ndjson")
-        response["Content-Disposition"] = f'inline; filename="{dataset.key}.{query.validated_data["format"]}.jsonl"'
+        part = f".{data['split']}" if data["split"] else ""
+        response["Content-Disposition"] = f'inline; filename="{dataset.key}{part}.{data["format"]}.jsonl"'
         return response
+
+    @extend_schema(
+        parameters=[DatasetDiffQuerySerializer],
+        responses={200: DatasetDiffOutputSerializer, **NOT_FOUND},
+        summary="What changes going from this dataset to another: added, removed and common trace ids",
+    )
+    def diff(self, request: Request, key: str) -> Response:
+        query = DatasetDiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        base = selectors.dataset_get(key=key)
+        against = selectors.dataset_get(key=query.validated_data["against"])
+        return Response(DatasetDiffOutputSerializer(selectors.dataset_diff(base=base, against=against)).data)

@@ -45,12 +45,28 @@ class Dataset(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    split_group = models.CharField(
+        max_length=32, blank=True, default="", editable=False, help_text="How traces were grouped for the splits."
+    )
+    splits = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text='In request order: [{"name", "fraction", "count", "group_count", "sha256"}, ...].',
+    )
+    shared_groups = models.PositiveIntegerField(
+        null=True, blank=True, editable=False, help_text="Groups found in more than one split (0 when sound)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def split_names(self) -> list[str]:
+        return [entry["name"] for entry in self.splits]
 
 
 class DatasetItem(models.Model):
@@ -59,9 +75,11 @@ class DatasetItem(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
     trace_id = models.UUIDField(db_index=True)
     position = models.PositiveIntegerField()
+    split = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["dataset", "position"]
+        indexes = [models.Index(fields=["dataset", "split", "position"], name="dataset_item_split_idx")]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "position"], name="dataset_item_position_uniq"),
             models.UniqueConstraint(fields=["dataset", "trace_id"], name="dataset_item_trace_uniq"),
@@ -71,21 +89,30 @@ class DatasetItem(models.Model):
         return f"{self.dataset_id}#{self.position}: {self.trace_id}"
 
 
+class ExportFile(models.TextChoices):
+    JSONL = "jsonl", "JSON Lines"
+    PARQUET = "parquet", "Apache Parquet"
+
+
 class DatasetExport(models.Model):
-    """The SHA-256 and line count of one (format, options) export, recorded the first time it is computed."""
+    """The SHA-256 and record count of one (format, options, split, file) export, recorded when first computed."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="exports")
     format = models.CharField(max_length=64)
     options_key = models.CharField(max_length=64, help_text="SHA-256 of the canonical JSON of the options.")
     options = models.JSONField(default=dict, blank=True)
+    split = models.CharField(max_length=32, blank=True, default="", help_text="Empty for the whole dataset.")
+    file_format = models.CharField(max_length=16, choices=ExportFile.choices, default=ExportFile.JSONL)
     sha256 = models.CharField(max_length=64)
     line_count = models.PositiveIntegerField()
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["format", "options_key"]
+        ordering = ["format", "options_key", "split", "file_format"]
         constraints = [
-            models.UniqueConstraint(fields=["dataset", "format", "options_key"], name="dataset_export_uniq"),
+            models.UniqueConstraint(
+                fields=["dataset", "format", "options_key", "split", "file_format"], name="dataset_export_uniq"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from datasets.formats.base import iso_utc
 from datasets.models import Dataset, DatasetExport, DatasetItem
 from traces import selectors as trace_selectors
 from traces.models import Trace
-from tunix_rt.errors import NotFound
+from tunix_rt.errors import InvalidInput, NotFound
 
 SCHEMA_VERSION = "1.0"
 DEFAULT_CHUNK_SIZE = 500
@@ -35,19 +35,32 @@ def dataset_get(*, key: str) -> Dataset:
     return dataset
 
 
-def dataset_trace_ids(*, dataset: Dataset) -> list[uuid.UUID]:
-    """Member trace ids in manifest order, deleted traces included, in one query."""
+def dataset_check_split(*, dataset: Dataset, split: str | None) -> None:
+    """``None`` means the whole dataset; any other name must be one of the dataset's splits."""
+    if split is not None and split not in dataset.split_names:
+        known = ", ".join(dataset.split_names) or "none; it was built without splits"
+        raise InvalidInput(f"Dataset {dataset.key} has no split {split!r}; its splits: {known}.", field="split")
+
+
+def dataset_trace_ids(*, dataset: Dataset, split: str | None = None) -> list[uuid.UUID]:
+    """Member trace ids in manifest order (of one split, if named), deleted traces included, in one query."""
+    dataset_check_split(dataset=dataset, split=split)
     items = DatasetItem.objects.filter(dataset=dataset).order_by("position")
+    if split is not None:
+        items = items.filter(split=split)
     return list(items.values_list("trace_id", flat=True))
 
 
-def dataset_iter_traces(*, dataset: Dataset, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[Trace]:
-    """The dataset's traces that still exist, in manifest order.
+def dataset_iter_traces(
+    *, dataset: Dataset, chunk_size: int = DEFAULT_CHUNK_SIZE, split: str | None = None
+) -> Iterator[Trace]:
+    """The dataset's traces (of one split, if named) that still exist, in manifest order.
 
     One query for the ids, then one per ``chunk_size`` ids: the query count grows with the
     number of chunks, never with the number of records, and one chunk is held at a time.
+    An unknown split is ``InvalidInput`` before anything is yielded.
     """
-    ids = dataset_trace_ids(dataset=dataset)
+    ids = dataset_trace_ids(dataset=dataset, split=split)
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
         found = {trace.id: trace for trace in trace_selectors.traces_for_export(trace_ids=chunk)}
@@ -111,11 +124,27 @@ def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = No
         "session_id": dataset.session_id,
         "parent_dataset_id": parent.key if parent is not None else None,
         "training_run_id": dataset.training_run_id,
+        **dataset_split_manifest(dataset=dataset),
+    }
+
+
+def dataset_split_manifest(*, dataset: Dataset) -> dict[str, Any]:
+    """``splits`` (request order), ``split_fractions`` and ``leakage``; none of them for a build without splits,
+    so manifests of such builds keep the shape they always had."""
+    if not dataset.splits:
+        return {}
+    return {
+        "splits": {
+            e["name"]: {"count": e["count"], "group_count": e["group_count"], "sha256": e["sha256"]}
+            for e in dataset.splits
+        },
+        "split_fractions": {e["name"]: e["fraction"] for e in dataset.splits},
+        "leakage": {"split_group": dataset.split_group, "shared_groups": dataset.shared_groups},
     }
 
 
 def dataset_exports(*, dataset: Dataset) -> QuerySet[DatasetExport]:
-    return DatasetExport.objects.filter(dataset=dataset).order_by("format", "options_key")
+    return DatasetExport.objects.filter(dataset=dataset).order_by("format", "options_key", "split", "file_format")
 
 
 def export_options_key(options: dict[str, Any]) -> str:
@@ -124,6 +153,45 @@ def export_options_key(options: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def dataset_export_recorded(*, dataset: Dataset, fmt: str, options: dict[str, Any]) -> DatasetExport | None:
-    """The digest recorded for this (format, effective options) export, if it was ever computed."""
-    return DatasetExport.objects.filter(dataset=dataset, format=fmt, options_key=export_options_key(options)).first()
+def dataset_export_recorded(
+    *, dataset: Dataset, fmt: str, options: dict[str, Any], split: str | None = None, file_format: str = "jsonl"
+) -> DatasetExport | None:
+    """The digest recorded for this (format, effective options, split, file) export, if it was ever computed."""
+    rows = DatasetExport.objects.filter(
+        dataset=dataset,
+        format=fmt,
+        options_key=export_options_key(options),
+        split=split or "",
+        file_format=file_format,
+    )
+    return rows.first()
+
+
+DIFF_IDS_MAX = 1_000
+
+
+def _members_missing_from(source: Dataset, other: Dataset) -> QuerySet[DatasetItem]:
+    """Items of ``source`` whose trace id is not in ``other``: an anti-join in the database."""
+    in_other = DatasetItem.objects.filter(dataset=other, trace_id=OuterRef("trace_id"))
+    return DatasetItem.objects.filter(dataset=source).filter(~Exists(in_other)).order_by("position")
+
+
+def dataset_diff(*, base: Dataset, against: Dataset, cap: int = DIFF_IDS_MAX) -> dict[str, Any]:
+    """Going from ``base`` to ``against``: ``added`` are members of ``against`` only, ``removed`` of ``base`` only.
+
+    Counts are exact and computed in the database (three counts); the id lists, in each dataset's
+    manifest order, hold at most ``cap`` ids each (two more queries).
+    """
+    added = _members_missing_from(against, base)
+    removed = _members_missing_from(base, against)
+    in_against = DatasetItem.objects.filter(dataset=against, trace_id=OuterRef("trace_id"))
+    common = DatasetItem.objects.filter(dataset=base).filter(Exists(in_against))
+    return {
+        "base": base.key,
+        "against": against.key,
+        "added_count": added.count(),
+        "removed_count": removed.count(),
+        "common_count": common.count(),
+        "added": [str(i) for i in added.values_list("trace_id", flat=True)[:cap]],
+        "removed": [str(i) for i in removed.values_list("trace_id", flat=True)[:cap]],
+    }

@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from datasets.formats import DEFAULT_FORMAT, format_names
+from datasets.grouping import grouping_names
 from datasets.models import SelectionStrategy
 from traces.models import TraceStatus
 from traces.serializers import StrictCharField, StrictIntegerField, check_json_text
@@ -48,6 +49,27 @@ class DatasetBuildInputSerializer(serializers.Serializer[Any]):
         max_length=10_000,
         help_text="An explicit selection instead of filters.",
     )
+    splits = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='Split name -> fraction, e.g. {"train": 0.8, "test": 0.2}; names [a-z][a-z0-9_]{0,31}, '
+        "fractions > 0 summing to 1. Whole groups of traces go to one split.",
+    )
+    split_group = serializers.ChoiceField(
+        choices=grouping_names(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="How traces are grouped for splits: prompt (default) or near_duplicate.",
+    )
+
+    def validate_splits(self, splits: Any) -> Any:
+        if splits is not None and not isinstance(splits, dict | list):
+            raise serializers.ValidationError('Must be a JSON object of split name -> fraction, e.g. {"train": 0.8}.')
+        if splits is not None:
+            check_json_text(splits, "splits")
+        return splits
 
     def validate_filters(self, filters: Any) -> dict[str, Any]:
         if filters is None:
@@ -103,9 +125,22 @@ class DatasetStatsSerializer(serializers.Serializer[Any]):
 class DatasetExportRecordSerializer(serializers.Serializer[Any]):
     format = serializers.CharField()
     options = serializers.JSONField()
+    split = serializers.CharField(allow_blank=True, help_text='"" for the whole dataset.')
+    file_format = serializers.CharField(help_text="jsonl or parquet; line_count counts Parquet rows.")
     sha256 = serializers.CharField()
     line_count = serializers.IntegerField()
     computed_at = serializers.DateTimeField()
+
+
+class DatasetSplitSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    group_count = serializers.IntegerField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the split's ids in manifest order, one per line.")
+
+
+class DatasetLeakageSerializer(serializers.Serializer[Any]):
+    split_group = serializers.CharField()
+    shared_groups = serializers.IntegerField(help_text="Groups found in more than one split.")
 
 
 class DatasetManifestSerializer(serializers.Serializer[Any]):
@@ -131,6 +166,13 @@ class DatasetManifestSerializer(serializers.Serializer[Any]):
     parent_dataset_id = serializers.CharField(allow_null=True)
     created_by = serializers.CharField(allow_null=True, help_text="Username of who built it (null from a command).")
     training_run_id = serializers.CharField(allow_null=True)
+    splits = serializers.DictField(
+        child=DatasetSplitSerializer(), required=False, help_text="Split name -> summary; only in builds with splits."
+    )
+    split_fractions = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="Split name -> the requested fraction."
+    )
+    leakage = DatasetLeakageSerializer(required=False, help_text="Only in builds with splits.")
     exports = DatasetExportRecordSerializer(many=True)
 
 
@@ -147,3 +189,20 @@ class DatasetExportQuerySerializer(QuerySerializer):
         max_length=10_000,
         help_text="Read by prompt_completion and chat; Gemma has no system role, so it heads the user turn.",
     )
+    split = StrictCharField(
+        required=False, allow_null=True, default=None, max_length=32, help_text="Export one split only."
+    )
+
+
+class DatasetDiffQuerySerializer(QuerySerializer):
+    against = StrictCharField(min_length=1, max_length=200, help_text="The other dataset's key.")
+
+
+class DatasetDiffOutputSerializer(serializers.Serializer[Any]):
+    base = serializers.CharField()
+    against = serializers.CharField()
+    added_count = serializers.IntegerField()
+    removed_count = serializers.IntegerField()
+    common_count = serializers.IntegerField()
+    added = serializers.ListField(child=serializers.UUIDField(), help_text="In against only; at most 1,000.")
+    removed = serializers.ListField(child=serializers.UUIDField(), help_text="In base only; at most 1,000.")

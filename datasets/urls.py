@@ -23,6 +23,7 @@ urlpatterns = [
     path("datasets", DatasetViewSet.as_view({"get": "list"}), name="dataset-list"),
     path("datasets/build", DatasetViewSet.as_view({"post": "build"}), name="dataset-build"),
     path("datasets/<dataset_key:key>", DatasetViewSet.as_view({"get": "retrieve"}), name="dataset-detail"),
+    path("datasets/<dataset_key:key>/diff", DatasetViewSet.as_view({"get": "diff"}), name="dataset-diff"),
     path(
         "datasets/<dataset_key:key>/export.jsonl",
         DatasetViewSet.as_view({"get": "export"}, **EXPORT_VIEW_OPTIONS),

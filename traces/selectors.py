@@ -162,3 +162,11 @@ def traces_from_source(*, source: str, trace_ids: list[uuid.UUID] | None, limit:
     if trace_ids:
         traces = traces.filter(id__in=trace_ids)
     return traces.only(*EXPORT_COLUMNS).order_by("-created_at", "-id")[:limit]
+
+
+def trace_prompts(*, trace_ids: Sequence[uuid.UUID], chunk_size: int = 500) -> Iterator[tuple[uuid.UUID, str]]:
+    """``(id, prompt)`` of the stored traces among ``trace_ids``, one query per chunk, unordered."""
+    ids = list(trace_ids)
+    for start in range(0, len(ids), chunk_size):
+        rows = Trace.objects.filter(id__in=ids[start : start + chunk_size]).order_by().values_list("id", "prompt")
+        yield from rows

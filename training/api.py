@@ -92,12 +92,24 @@ class EvalSetViewSet(viewsets.ViewSet):
     @extend_schema(
         request=EvalSetCreateInputSerializer,
         responses={201: EvalSetSerializer, 409: OpenApiResponse(description="An eval set with this name exists.")},
-        summary="Create an eval set from items in the JSONL line format",
+        summary="Create an eval set from items in the JSONL line format, or from a dataset split",
     )
     def create(self, request: Request) -> Response:
         incoming = EvalSetCreateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        eval_set = evaluation_services.eval_set_import(**incoming.validated_data, actor=request.user)
+        data = incoming.validated_data
+        if "from_dataset" in data:
+            eval_set = evaluation_services.eval_set_from_split(
+                name=data["name"],
+                dataset_key=data["from_dataset"],
+                split=data["split"],
+                description=data["description"],
+                actor=request.user,
+            )
+        else:
+            eval_set = evaluation_services.eval_set_import(
+                name=data["name"], items=data["items"], description=data["description"], actor=request.user
+            )
         return Response(EvalSetSerializer(eval_set).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: EvalSetDetailSerializer}, summary="One eval set with its items")

@@ -28,6 +28,7 @@ from training.models import (
     TrainingRun,
 )
 from training.services import run_config
+from training.splits import check_not_trained_on, eval_items_from_split
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
 from tunix_rt.errors import Conflict, InvalidInput
@@ -43,7 +44,15 @@ def prompt_key(prompt: str) -> str:
 
 
 @transaction.atomic
-def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: str = "", actor: Any = None) -> EvalSet:
+def eval_set_import(
+    *,
+    name: str,
+    items: Sequence[dict[str, Any]],
+    description: str = "",
+    source_dataset_key: str = "",
+    source_split: str = "",
+    actor: Any = None,
+) -> EvalSet:
     """Stores a validated eval set whole, or nothing; a name that exists is a 409."""
     if EvalSet.objects.filter(name=name).exists():
         raise Conflict(f"Eval set {name!r} already exists; eval sets are immutable, choose a new name.")
@@ -55,7 +64,12 @@ def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: 
         raise InvalidInput(f"Item ids must be unique; repeated: {', '.join(repeated[:SHOWN_SHARED])}.", field="items")
     try:
         eval_set = EvalSet.objects.create(
-            name=name, description=description, item_count=len(items), created_by=user_or_none(actor)
+            name=name,
+            description=description,
+            item_count=len(items),
+            source_dataset_key=source_dataset_key,
+            source_split=source_split,
+            created_by=user_or_none(actor),
         )
     except IntegrityError:
         raise Conflict(f"Eval set {name!r} already exists.") from None
@@ -75,11 +89,32 @@ def eval_set_import(*, name: str, items: Sequence[dict[str, Any]], description: 
     return eval_set
 
 
-def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str) -> list[str]:
-    """Eval prompts that also appear in the dataset (streamed, so memory holds only the eval set)."""
+@transaction.atomic
+def eval_set_from_split(
+    *, name: str, dataset_key: str, split: str, description: str = "", actor: Any = None
+) -> EvalSet:
+    """An eval set of one split of a dataset, remembering which; all or nothing, 409 on a name clash."""
+    if EvalSet.objects.filter(name=name).exists():
+        raise Conflict(f"Eval set {name!r} already exists; eval sets are immutable, choose a new name.")
+    items = eval_items_from_split(dataset_key=dataset_key, split=split)
+    if not items:
+        raise InvalidInput(f"Split {split!r} of {dataset_key} has no stored traces.", field="split")
+    return eval_set_import(
+        name=name,
+        items=items,
+        description=description or f"Split {split} of dataset {dataset_key}.",
+        source_dataset_key=dataset_key,
+        source_split=split,
+        actor=actor,
+    )
+
+
+def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str, split: str | None = None) -> list[str]:
+    """Eval prompts that also appear in the dataset, or in one split of it (streamed, so memory holds
+    only the eval set)."""
     wanted = {prompt_key(p): p for p in eval_prompts}
     shared: dict[str, str] = {}
-    for trace in dataset_iter_traces(dataset=dataset_get(key=dataset_key)):
+    for trace in dataset_iter_traces(dataset=dataset_get(key=dataset_key), split=split):
         key = prompt_key(trace.prompt)
         if key in wanted:
             shared[key] = wanted[key]
@@ -89,7 +124,8 @@ def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str) -> list[str
 def evaluation_create(
     *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
 ) -> EvaluationRun:
-    """Refuses a dry or unfinished run and an eval set that shares prompts with the run's data."""
+    """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
+    shares prompts with the data the run trained on (its split, or the whole dataset)."""
     if checkpoint not in CheckpointChoice.values:
         raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
     if training_run.dry_run or training_run.status != RunStatus.SUCCEEDED:
@@ -98,8 +134,11 @@ def evaluation_create(
             f"{', dry run' if training_run.dry_run else ''}).",
             field="training_run_id",
         )
+    check_not_trained_on(training_run=training_run, eval_set=eval_set)
     prompts = eval_set.items.values_list("prompt", flat=True)
-    shared = shared_prompts(eval_prompts=prompts, dataset_key=training_run.dataset_key)
+    shared = shared_prompts(
+        eval_prompts=prompts, dataset_key=training_run.dataset_key, split=training_run.split or None
+    )
     if shared:
         shown = "; ".join(repr(p) for p in shared[:SHOWN_SHARED])
         more = f" and {len(shared) - SHOWN_SHARED} more" if len(shared) > SHOWN_SHARED else ""

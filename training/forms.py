@@ -13,6 +13,7 @@ from training.presets import preset_names
 class StartTrainingForm(forms.Form):
     dataset_key = forms.CharField(max_length=200, help_text="Key of a built dataset, e.g. arith-1.0")
     preset = forms.ChoiceField(choices=())
+    split = forms.CharField(max_length=32, required=False, help_text="Train on this split only (e.g. train)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -52,6 +52,9 @@ class TrainingRun(BackgroundJob):
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     dataset_key = models.CharField(max_length=200, db_index=True)
     dataset_build_id = models.UUIDField(null=True, blank=True)
+    split = models.CharField(
+        max_length=32, blank=True, default="", help_text="The dataset split trained on; empty for the whole dataset."
+    )
     training_config = models.JSONField(default=dict)
     config_path = models.CharField(max_length=1024, blank=True, default="")
     recipe = models.CharField(max_length=64)
@@ -103,6 +106,10 @@ class EvalSet(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    source_dataset_key = models.CharField(
+        max_length=200, blank=True, default="", help_text="The dataset whose split the items were drawn from."
+    )
+    source_split = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

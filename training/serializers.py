@@ -37,6 +37,7 @@ class TrainingRunSerializer(serializers.Serializer[Any]):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     dataset = DatasetRefSerializer(source="*")
+    split = serializers.CharField(allow_blank=True, help_text='The dataset split trained on; "" for all of it.')
     training_config = serializers.JSONField()
     recipe = serializers.CharField()
     seed = serializers.IntegerField()
@@ -80,6 +81,9 @@ class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="An inline config used instead of the preset; model files only under MODEL_ROOTS.",
     )
+    split = serializers.CharField(
+        max_length=32, required=False, allow_null=True, default=None, help_text="Train on this split only."
+    )
 
 
 class EvalItemInputSerializer(serializers.Serializer[Any]):
@@ -91,9 +95,25 @@ class EvalItemInputSerializer(serializers.Serializer[Any]):
 
 
 class EvalSetCreateInputSerializer(serializers.Serializer[Any]):
+    """Either ``items``, or ``from_dataset`` and ``split`` to draw the items from a dataset split."""
+
     name = serializers.RegexField(r"^[A-Za-z0-9._-]{1,128}$")
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=2_000)
-    items = EvalItemInputSerializer(many=True, allow_empty=False, max_length=10_000)  # type: ignore[call-arg]
+    items = EvalItemInputSerializer(many=True, allow_empty=False, max_length=10_000, required=False)  # type: ignore[call-arg]
+    from_dataset = serializers.CharField(max_length=200, required=False, help_text="A dataset key.")
+    split = serializers.CharField(max_length=32, required=False, help_text="A split of from_dataset.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        drawn = "from_dataset" in attrs or "split" in attrs
+        if drawn and "items" in attrs:
+            raise serializers.ValidationError({"items": ["Give items, or from_dataset and split, not both."]})
+        if drawn:
+            for field in ("from_dataset", "split"):
+                if field not in attrs:
+                    raise serializers.ValidationError({field: ["This field is required with a split eval set."]})
+        elif "items" not in attrs:
+            raise serializers.ValidationError({"items": ["This field is required (or from_dataset and split)."]})
+        return attrs
 
 
 class EvalSetSerializer(serializers.Serializer[Any]):
@@ -102,6 +122,8 @@ class EvalSetSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     item_count = serializers.IntegerField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    from_dataset = serializers.CharField(source="source_dataset_key", help_text='"" unless drawn from a split.')
+    split = serializers.CharField(source="source_split")
 
 
 class EvalItemSerializer(serializers.Serializer[Any]):

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from datasets.selectors import dataset_get
+from datasets.selectors import dataset_check_split, dataset_get
 from datasets.services import dataset_export_lines
 from training import jobs
 from training.engine.config import (
@@ -84,6 +84,7 @@ def run_manifest(run: TrainingRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "dataset": {"key": run.dataset_key, "build_id": str(run.dataset_build_id) if run.dataset_build_id else None},
+        "split": run.split or None,
         "training_config": run.training_config,
         "config_path": run.config_path,
         "recipe": run.recipe,
@@ -151,10 +152,13 @@ def training_run_create(
     dry_run: bool = False,
     restrict_paths: bool = False,
     actor: Any = None,
+    split: str | None = None,
 ) -> TrainingRun:
-    """Validates config (a file, or a mapping used instead) and dataset; records a pending run, audited as ``start``.
+    """Validates config (a file, or a mapping used instead), dataset and split; records a pending run,
+    audited as ``start``.
 
     With ``restrict_paths`` (configs from the API) model files must lie under ``MODEL_ROOTS``.
+    With ``split`` the run trains on that split of the dataset only (``InvalidInput`` if it has none such).
     """
     if config is None:
         parsed = config_load(path=config_path)
@@ -166,10 +170,13 @@ def training_run_create(
         config_path = ""
     if restrict_paths:
         config_check_model_paths(parsed)
+    split = split or None
     dataset = dataset_get(key=dataset_key)
+    dataset_check_split(dataset=dataset, split=split)
     run = TrainingRun(
         dataset_key=dataset.key,
         dataset_build_id=dataset.build_id,
+        split=split or "",
         training_config=dataclasses.asdict(parsed),
         config_path=str(Path(config_path).resolve()) if config_path else "",
         recipe=recipe_of(parsed),
@@ -186,9 +193,9 @@ def training_run_create(
 
 
 def training_records(*, run: TrainingRun) -> Iterator[dict[str, Any]]:
-    """The run's dataset as ``prompt_completion`` records, in manifest order."""
+    """The run's dataset (or its split) as ``prompt_completion`` records, in manifest order."""
     dataset = dataset_get(key=run.dataset_key)
-    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options=None):
+    for line in dataset_export_lines(dataset=dataset, fmt="prompt_completion", options=None, split=run.split or None):
         if line.strip():
             yield json.loads(line)
 
@@ -298,7 +305,12 @@ def write_manifest_of(*, run_id: Any) -> None:
 
 
 def training_run_enqueue(
-    *, dataset_key: str, config: dict[str, Any] | None = None, preset: str | None = None, actor: Any = None
+    *,
+    dataset_key: str,
+    config: dict[str, Any] | None = None,
+    preset: str | None = None,
+    split: str | None = None,
+    actor: Any = None,
 ) -> TrainingRun:
     """Records a pending run and queues it for the worker once the transaction commits.
 
@@ -314,6 +326,7 @@ def training_run_enqueue(
             config=config,
             restrict_paths=True,
             actor=actor,
+            split=split,
         )
         run_id = str(run.run_id)
         transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))

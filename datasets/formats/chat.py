@@ -1,4 +1,8 @@
-"""``chat``: role/content messages, the conversational shape of TRL and OpenAI-style fine-tuning."""
+"""``chat``: role/content messages, the conversational shape of TRL and OpenAI-style fine-tuning.
+
+``metadata.steps`` keeps what a conversation cannot hold, each step's index and type, so that
+``import_traces --format chat`` rebuilds the same steps (and the same content hash).
+"""
 
 from __future__ import annotations
 
@@ -13,4 +17,9 @@ def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:
         messages.append({"role": "system", "content": clean(options.system_prompt)})
     messages.append({"role": "user", "content": clean(trace.prompt)})
     messages.append({"role": "assistant", "content": reasoning_completion(trace)})
-    return {"id": str(trace.id), "messages": messages, "metadata": {**metadata(trace), "format": "chat"}}
+    steps = [{"i": step["i"], "type": step["type"]} for step in trace.steps]
+    return {
+        "id": str(trace.id),
+        "messages": messages,
+        "metadata": {**metadata(trace), "steps": steps, "format": "chat"},
+    }

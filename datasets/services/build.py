@@ -7,7 +7,7 @@ import heapq
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from datasets import selectors
+from datasets.grouping import DEFAULT_GROUPING, get_grouping
 from datasets.models import Dataset, DatasetItem, SelectionStrategy
+from datasets.services.splits import splits_assign, splits_check
 from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
 from tunix_rt.accounts import user_or_none
@@ -125,13 +127,17 @@ def dataset_build(
     status: str | None = None,
     tags: Sequence[str] = (),
     trace_ids: Sequence[uuid.UUID] | None = None,
+    splits: Mapping[str, float] | Sequence[Any] | None = None,
+    split_group: str | None = None,
     actor: Any = None,
 ) -> Dataset:
     """Freezes the selection into a new dataset ``{name}-{version}``, all or nothing.
 
     Selection runs in the database over all traces; memory holds the selected ids only.
-    ``manifest.json`` is written by ``transaction.on_commit``, so a failed or rolled-back
-    build leaves no file. An existing key is ``Conflict``: datasets are immutable.
+    With ``splits`` every selected trace is dealt to one split, whole ``split_group`` groups at
+    a time (see ``splits_assign``). ``manifest.json`` is written by ``transaction.on_commit``,
+    so a failed or rolled-back build leaves no file. An existing key is ``Conflict``: datasets
+    are immutable.
     """
     _check_name(name, "dataset_name", 128)
     _check_name(version, "dataset_version", 64)
@@ -148,6 +154,11 @@ def dataset_build(
     ids = None if trace_ids is None else _unique(trace_ids)
     if ids is not None and filters:
         raise InvalidInput("Give either trace_ids or meta filters, not both.", field="trace_ids")
+    fractions = None if splits is None else splits_check(splits)
+    if split_group is not None and fractions is None:
+        raise InvalidInput("split_group groups traces for splits; give splits too.", field="split_group")
+    grouping = split_group or DEFAULT_GROUPING
+    get_grouping(grouping)
     key = f"{name}-{version}"
     if Dataset.objects.filter(key=key).exists():
         raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.")
@@ -164,6 +175,9 @@ def dataset_build(
     if not selected:
         raise InvalidInput("No traces match the selection; nothing to build.")
     stats = dataset_stats(trace_ids=selected)
+    assignment = None
+    if fractions is not None:
+        assignment = splits_assign(selected=selected, fractions=fractions, split_group=grouping, seed=seed)
     dataset = Dataset(
         key=key,
         name=name,
@@ -180,6 +194,9 @@ def dataset_build(
         session_id=session_id,
         parent_dataset=parent,
         training_run_id=training_run_id,
+        split_group=grouping if assignment is not None else "",
+        splits=assignment.summary if assignment is not None else [],
+        shared_groups=assignment.shared_groups if assignment is not None else None,
         created_by=user_or_none(actor),
     )
     try:
@@ -188,7 +205,15 @@ def dataset_build(
     except IntegrityError:
         raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
     DatasetItem.objects.bulk_create(
-        [DatasetItem(dataset=dataset, trace_id=trace_id, position=n) for n, trace_id in enumerate(selected)],
+        [
+            DatasetItem(
+                dataset=dataset,
+                trace_id=trace_id,
+                position=n,
+                split=assignment.split_of[trace_id] if assignment is not None else "",
+            )
+            for n, trace_id in enumerate(selected)
+        ],
         batch_size=ITEM_BATCH,
     )
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)

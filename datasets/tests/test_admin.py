@@ -74,3 +74,32 @@ def test_build_dataset_action_refuses_too_many(admin_client: Client, monkeypatch
     done = _action(admin_client, traces, apply="1", name="big", version="1")
     assert "at most 2 traces" in admin_client.get(done["Location"]).content.decode()
     assert Dataset.objects.count() == 0
+
+
+def test_change_page_shows_the_splits(admin_client: Client) -> None:
+    for n in range(4):
+        aged_traces(2, prompt=f"Same question {n}")
+    dataset = build(name="sp", version="1", splits={"train": 0.75, "test": 0.25})
+    html = admin_client.get(f"{CHANGELIST}{dataset.pk}/change/").content.decode()
+    assert "<td>train</td><td>0.75</td><td>6</td><td>3</td>" in html
+    assert "grouped by prompt; groups in more than one split: 0" in html
+    assert f'href="{CHANGELIST}{dataset.pk}/diff/"' in html
+    plain = build(name="plain", version="1")
+    assert "Built without splits." in admin_client.get(f"{CHANGELIST}{plain.pk}/change/").content.decode()
+
+
+def test_diff_page_shows_counts_ids_and_stats_side_by_side(admin_client: Client) -> None:
+    traces = aged_traces(5)
+    base = build(name="d", version="1", trace_ids=[t.id for t in traces[:3]])
+    build(name="d", version="2", trace_ids=[t.id for t in traces[1:]])
+    form = admin_client.get(f"{CHANGELIST}{base.pk}/diff/").content.decode()
+    assert 'name="against"' in form and '<option value="d-2">' in form and "diff-added-count" not in form
+    html = admin_client.get(f"{CHANGELIST}{base.pk}/diff/", {"against": "d-2"}).content.decode()
+    assert '<td class="diff-added-count">2</td>' in html
+    assert '<td class="diff-removed-count">1</td>' in html
+    assert '<td class="diff-common-count">2</td>' in html
+    assert f"<code>{traces[4].id}</code>" in html and f"<code>{traces[0].id}</code>" in html
+    assert "<tr><th>trace_count</th><td>3</td><td>4</td></tr>" in html
+    assert admin_client.get(f"{CHANGELIST}{base.pk}/diff/", {"against": "nope-1"}).status_code == 404
+    assert admin_client.get(f"{CHANGELIST}999999/diff/").status_code == 404
+    assert admin_client.get(f"{CHANGELIST}abc/diff/").status_code == 404

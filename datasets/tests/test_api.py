@@ -208,3 +208,104 @@ def test_openapi_lists_export_formats(api_client: APIClient) -> None:
     assert param["schema"]["enum"] == ["trace", "tunix_sft", "training_example", "prompt_completion", "chat"]
     assert "application/x-ndjson" in export["responses"]["200"]["content"]
     assert "/api/datasets/build" in schema["paths"]
+
+
+def repeated_prompt_traces(groups: int, per_group: int = 2) -> list[Trace]:
+    traces = []
+    for g in range(groups):
+        for k in range(per_group):
+            traces += aged_traces(1, prompt=f"Prompt {g}" if k == 0 else f"PROMPT   {g}", final_answer=f"{g}/{k}")
+    return traces
+
+
+def test_build_with_splits_serves_splits_and_leakage(api_client: APIClient) -> None:
+    repeated_prompt_traces(10)
+    body = {"dataset_name": "sp", "dataset_version": "1", "limit": 100, "seed": 3}
+    response = post_json(api_client, "/api/datasets/build", {**body, "splits": {"train": 0.8, "test": 0.2}})
+    assert response.status_code == 201 and response.json()["trace_count"] == 20
+    manifest = api_client.get("/api/datasets/sp-1").json()
+    assert list(manifest["splits"]) == ["train", "test"]
+    assert [(s["count"], s["group_count"]) for s in manifest["splits"].values()] == [(16, 8), (4, 2)]
+    assert manifest["leakage"] == {"split_group": "prompt", "shared_groups": 0}
+    prompts = {str(t.id): t.prompt.split()[-1] for t in Trace.objects.all()}
+    lines = {
+        name: [json.loads(line) for line in body_of(api_client.get("/api/datasets/sp-1/export.jsonl", {"split": name}))
+               .decode().splitlines()]
+        for name in ("train", "test")
+    }  # fmt: skip
+    assert {prompts[r["id"]] for r in lines["train"]}.isdisjoint({prompts[r["id"]] for r in lines["test"]})
+    test_ids = [r["id"] for r in lines["test"]]
+    assert test_ids == [i for i in manifest["trace_ids"] if i in set(test_ids)]
+    expected = hashlib.sha256("".join(f"{i}\n" for i in test_ids).encode()).hexdigest()
+    assert manifest["splits"]["test"]["sha256"] == expected
+    again = post_json(
+        api_client, "/api/datasets/build", {**body, "dataset_version": "2", "splits": {"train": 0.8, "test": 0.2}}
+    )
+    assert again.status_code == 201
+    assert api_client.get("/api/datasets/sp-2").json()["splits"] == manifest["splits"]
+    recorded = api_client.get("/api/datasets/sp-1").json()["exports"]
+    assert sorted((e["split"], e["file_format"]) for e in recorded) == [("test", "jsonl"), ("train", "jsonl")]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"splits": {"train": 0.8, "test": 0.1}}, "sum to 1"),
+        ({"splits": {"train": 1.1, "test": -0.1}}, "greater than 0"),
+        ({"splits": {"Train": 1.0}}, "must match"),
+        ({"splits": [0.5, 0.5]}, "non-empty object"),
+        ({"splits": "train"}, "JSON object"),
+        ({"splits": {"train": "half", "test": 0.5}}, "must be a number"),
+        ({"splits": {"train": 1.0}, "split_group": "shape"}, "not a valid choice"),
+        ({"splits": {"train": 0.5, "test": 0.5}, "split_group": "near_duplicate"}, "near-duplicate index"),
+    ],
+)
+def test_build_with_bad_splits_is_400(api_client: APIClient, change: dict[str, Any], message: str) -> None:
+    repeated_prompt_traces(2)
+    response = post_json(api_client, "/api/datasets/build", {"dataset_name": "a", "dataset_version": "1", **change})
+    assert response.status_code == 400
+    field = "split_group" if "split_group" in change else "splits"
+    assert message in " ".join(response.json()[field])
+    assert Dataset.objects.count() == 0
+
+
+def test_export_of_an_unknown_split_is_400(api_client: APIClient) -> None:
+    repeated_prompt_traces(2)
+    build(name="sp", version="1", splits={"train": 0.5, "test": 0.5})
+    build(name="plain", version="1")
+    response = api_client.get("/api/datasets/sp-1/export.jsonl", {"split": "dev"})
+    assert response.status_code == 400 and "its splits: train, test" in response.json()["split"][0]
+    assert api_client.get("/api/datasets/plain-1/export.jsonl", {"split": "train"}).status_code == 400
+    assert api_client.get("/api/datasets/missing-1/export.jsonl", {"split": "train"}).status_code == 404
+
+
+def test_diff_of_two_builds(api_client: APIClient, django_assert_num_queries: Any) -> None:
+    traces = aged_traces(6)
+    newest_first = [str(t.id) for t in reversed(traces)]
+    build(name="d", version="1", trace_ids=[t.id for t in traces[:4]])
+    build(name="d", version="2", trace_ids=[t.id for t in traces[2:]])
+    with django_assert_num_queries(9):  # token, role, both datasets, counts and capped id lists
+        response = api_client.get("/api/datasets/d-1/diff", {"against": "d-2"})
+    assert response.status_code == 200
+    assert response.json() == {
+        "base": "d-1",
+        "against": "d-2",
+        "added_count": 2,
+        "removed_count": 2,
+        "common_count": 2,
+        "added": newest_first[:2],
+        "removed": newest_first[4:],
+    }
+    reverse = api_client.get("/api/datasets/d-2/diff", {"against": "d-1"}).json()
+    assert (reverse["added"], reverse["removed"]) == (newest_first[4:], newest_first[:2])
+    same = api_client.get("/api/datasets/d-1/diff", {"against": "d-1"}).json()
+    assert (same["added_count"], same["removed_count"], same["common_count"]) == (0, 0, 4)
+
+
+def test_diff_errors(api_client: APIClient) -> None:
+    aged_traces(1)
+    build(name="d", version="1")
+    assert api_client.get("/api/datasets/d-1/diff", {"against": "nope-1"}).status_code == 404
+    assert api_client.get("/api/datasets/nope-1/diff", {"against": "d-1"}).status_code == 404
+    missing = api_client.get("/api/datasets/d-1/diff")
+    assert missing.status_code == 400 and "against" in missing.json()

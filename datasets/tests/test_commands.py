@@ -3,9 +3,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -151,3 +155,180 @@ def test_export_unknown_key() -> None:
     with pytest.raises(CommandError, match="not found"):
         run("export_dataset", "missing-1")
     assert Dataset.objects.count() == 0
+
+
+def multi_step_traces() -> list[Trace]:
+    """Traces whose steps have types, gaps in indices and contents over several lines."""
+    golden_trace()
+    return [
+        *aged_traces(
+            3,
+            prompt="Explain 7 * 6.",
+            steps=[
+                {"i": 0, "type": "plan", "content": "Split it:\n7 * 6 = 7 * 5 + 7"},
+                {"i": 2, "type": "compute", "content": "35 + 7 = 42"},
+                {"i": 5, "type": "check", "content": "42 / 6 = 7.\n2. not a new step"},
+            ],
+            final_answer="42",
+            meta={"source": "import-test", "level": 3},
+        ),
+    ]
+
+
+def test_build_dataset_with_splits(django_capture_on_commit_callbacks: Any) -> None:
+    for n in range(4):
+        aged_traces(2, prompt=f"Same question {n}")
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _ = run("build_dataset", "--name", "sp", "--dataset-version", "1", "--seed", "9",
+                     "--split", "train=0.75", "--split", "test=0.25")  # fmt: skip
+    assert "split train: 6 trace(s) in 3 group(s)" in out and "split test: 2 trace(s) in 1 group(s)" in out
+    assert "leakage (prompt): 0 shared group(s)" in out
+    manifest = json.loads(selectors.manifest_path(dataset=Dataset.objects.get()).read_text(encoding="utf-8"))
+    assert manifest["leakage"] == {"split_group": "prompt", "shared_groups": 0}
+    stdout, _ = run("export_dataset", "sp-1", "--split", "test")
+    assert [json.loads(line)["id"] for line in stdout.splitlines()] == [
+        str(i) for i in selectors.dataset_trace_ids(dataset=Dataset.objects.get(), split="test")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "train=0.5", "--split", "train=0.5"], "may appear once"),
+        (["--split", "train"], "NAME=FRACTION"),
+        (["--split", "train=half"], "must be a number"),
+        (["--split", "train=0.5", "--split", "test=0.4"], "sum to 1"),
+        (["--split", "train=1", "--split-group", "near_duplicate"], "near-duplicate index is not available"),
+    ],
+)
+def test_build_dataset_split_mistakes(args: list[str], message: str) -> None:
+    aged_traces(2)
+    with pytest.raises(CommandError, match=message):
+        run("build_dataset", "--name", "sp", "--dataset-version", "1", *args)
+    assert Dataset.objects.count() == 0
+
+
+def test_export_dataset_unknown_split() -> None:
+    aged_traces(1)
+    build(name="plain", version="1")
+    with pytest.raises(CommandError, match="has no split 'test'"):
+        run("export_dataset", "plain-1", "--split", "test")
+
+
+def test_parquet_export_has_one_column_per_field_and_records_its_digest(tmp_path: Path) -> None:
+    multi_step_traces()
+    dataset = build(name="pq", version="1")
+    jsonl, _ = run("export_dataset", "pq-1", "--format", "trace")
+    target = tmp_path / "pq.parquet"
+    _, err = run("export_dataset", "pq-1", "--format", "trace", "--output", str(target))
+    table = pq.read_table(target)
+    assert table.column_names == ["id", "prompts", "trace_steps", "final_answer", "metadata"]
+    assert str(table.schema.field("trace_steps").type) == "list<element: string>"
+    assert table.schema.field("metadata").type.num_fields == 5
+    records = [json.loads(line) for line in jsonl.splitlines()]
+    assert [{**row, "metadata": {k: v for k, v in row["metadata"].items() if v is not None}}
+            for row in table.to_pylist()] == records  # fmt: skip
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    assert f"4 row(s), sha256 {digest}" in err
+    row = DatasetExport.objects.get(dataset=dataset, file_format="parquet")
+    assert (row.format, row.sha256, row.line_count, row.split) == ("trace", digest, 4, "")
+    again = tmp_path / "again.parquet"
+    _, err = run("export_dataset", "pq-1", "--format", "trace", "--output", str(again), "--verify")
+    assert again.read_bytes() == target.read_bytes() and "first computation" not in err
+
+
+def test_parquet_verify_fails_and_keeps_the_old_file(tmp_path: Path) -> None:
+    traces = aged_traces(3)
+    build(name="pq", version="1")
+    target = tmp_path / "pq.parquet"
+    run("export_dataset", "pq-1", "--format", "chat", "--output", str(target))
+    before = target.read_bytes()
+    Trace.objects.filter(id=traces[0].id).delete()
+    with pytest.raises(CommandError, match="differs from the recorded one"):
+        run("export_dataset", "pq-1", "--format", "chat", "--output", str(target), "--verify")
+    assert target.read_bytes() == before
+
+
+def test_split_parquet_export(tmp_path: Path) -> None:
+    for n in range(4):
+        aged_traces(2, prompt=f"Same question {n}")
+    dataset = build(name="sp", version="1", splits={"train": 0.5, "test": 0.5})
+    target = tmp_path / "test.parquet"
+    run("export_dataset", "sp-1", "--format", "prompt_completion", "--split", "test", "--output", str(target))
+    table = pq.read_table(target)
+    assert table.column_names == ["id", "prompt", "completion", "metadata"]
+    test_ids = [str(i) for i in selectors.dataset_trace_ids(dataset=dataset, split="test")]
+    assert table.column("id").to_pylist() == test_ids
+    assert DatasetExport.objects.get(file_format="parquet").split == "test"
+
+
+def test_chat_export_imports_back_as_all_duplicates(tmp_path: Path) -> None:
+    multi_step_traces()
+    build(name="chat", version="1")
+    for system in ("", "Be brief."):
+        path = tmp_path / f"chat{len(system)}.jsonl"
+        run("export_dataset", "chat-1", "--format", "chat", "--system-prompt", system, "--output", str(path))
+        out, _ = run("import_traces", str(path), "--format", "chat", "--skip-duplicates")
+        assert "Imported 0 trace(s); skipped 4 duplicate(s)" in out
+    assert Trace.objects.count() == 4
+
+
+def test_chat_export_imported_into_an_empty_store_rebuilds_the_traces(tmp_path: Path) -> None:
+    originals = multi_step_traces()
+    build(name="chat", version="1")
+    path = tmp_path / "chat.jsonl"
+    run("export_dataset", "chat-1", "--format", "chat", "--system-prompt", "Be brief.", "--output", str(path))
+    expected = {t.content_hash: (t.prompt, t.steps, t.final_answer, t.meta) for t in Trace.objects.all()}
+    Trace.objects.all().delete()
+    out, _ = run("import_traces", str(path), "--format", "chat")
+    assert "Imported 4 trace(s)" in out
+    imported = {t.content_hash: (t.prompt, t.steps, t.final_answer, t.meta) for t in Trace.objects.all()}
+    assert set(imported) == set(expected)
+    assert imported[originals[0].content_hash][3] == {"level": 3, "source": "import-test", "system_prompt": "Be brief."}
+
+
+def test_parquet_exports_import_back(tmp_path: Path) -> None:
+    multi_step_traces()
+    build(name="pq", version="1")
+    chat = tmp_path / "chat.parquet"
+    run("export_dataset", "pq-1", "--format", "chat", "--output", str(chat))
+    out, _ = run("import_traces", str(chat), "--format", "parquet", "--skip-duplicates")
+    assert "Imported 0 trace(s); skipped 4 duplicate(s)" in out
+    trace = tmp_path / "trace.parquet"
+    run("export_dataset", "pq-1", "--format", "trace", "--output", str(trace))
+    originals = {(t.prompt, t.final_answer, tuple(s["content"] for s in t.steps)) for t in Trace.objects.all()}
+    Trace.objects.all().delete()
+    out, _ = run("import_traces", str(trace), "--format", "parquet")
+    assert "Imported 4 trace(s)" in out
+    stored = list(Trace.objects.all())
+    assert {(t.prompt, t.final_answer, tuple(s["content"] for s in t.steps)) for t in stored} == originals
+    assert {s["type"] for t in stored for s in t.steps} == {"reasoning"}
+    assert {t.source for t in stored} == {"golden", "import-test"}
+
+
+HF_READ = """
+import json, sys
+import datasets
+rows = datasets.load_dataset("parquet", data_files=sys.argv[1], split="train")
+print(json.dumps({"columns": rows.column_names, "first": rows[0]}))
+"""
+
+
+@pytest.mark.training
+def test_hugging_face_datasets_reads_the_parquet_export(tmp_path: Path) -> None:
+    """Hugging Face ``datasets`` shares our app's name, so it is run in a process without the project on its path."""
+    multi_step_traces()
+    build(name="hf", version="1")
+    target = tmp_path / "hf.parquet"
+    run("export_dataset", "hf-1", "--format", "chat", "--output", str(target))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_DATASETS_CACHE=str(tmp_path / "hf-cache"), HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-c", HF_READ, str(target)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    read = json.loads(result.stdout.strip().splitlines()[-1])
+    assert read["columns"] == ["id", "messages", "metadata"]
+    first = json.loads(run("export_dataset", "hf-1", "--format", "chat")[0].splitlines()[0])
+    assert read["first"]["id"] == first["id"] and read["first"]["messages"] == first["messages"]

@@ -51,7 +51,8 @@ GOLDEN = {
         r'{"role": "assistant", "content": "<reasoning>1. Multiply first: 3 * 4 = 12.\n2. Then add: 2 + 12 = 14.'
         r'</reasoning>\n<answer>14</answer>"}], '
         r'"metadata": {"created_at": "2025-01-02T03:04:05.678901Z", "trace_version": "1.0", '
-        r'"difficulty": 2, "source": "golden", "format": "chat"}}'
+        r'"difficulty": 2, "source": "golden", '
+        r'"steps": [{"i": 0, "type": "parse"}, {"i": 1, "type": "compute"}], "format": "chat"}}'
     ),
 }
 
@@ -93,7 +94,7 @@ def test_golden_with_system_prompt_and_control_tokens_cleaned() -> None:
         r'{"role": "user", "content": "What is 2 + 3 * 4?"}, '
         r'{"role": "assistant", "content": "<reasoning>1. model\nsneaky</reasoning>\n<answer>14</answer>"}], '
         + META
-        + r', "format": "chat"}}'
+        + r', "steps": [{"i": 0, "type": "t"}], "format": "chat"}}'
         + "\n"
     )
 

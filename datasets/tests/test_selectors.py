@@ -44,3 +44,13 @@ def test_trace_selection_is_sql_with_canonical_order() -> None:
     assert list(trace_selectors.trace_selection(trace_ids=[uuid.uuid4()])) == []
     sizes = list(trace_selectors.trace_sizes(trace_ids=[traces[0].id], chunk_size=1))
     assert sizes == [(1, len(traces[0].prompt) + len(traces[0].final_answer) + len("Think it through."))]
+
+
+def test_diff_caps_the_id_lists_but_not_the_counts() -> None:
+    traces = aged_traces(5)
+    small = build(name="small", trace_ids=[traces[0].id])
+    large = build(name="large")
+    diff = selectors.dataset_diff(base=small, against=large, cap=2)
+    newest_first = [str(t.id) for t in reversed(traces)]
+    assert (diff["added_count"], diff["removed_count"], diff["common_count"]) == (4, 0, 1)
+    assert diff["added"] == newest_first[:2] and diff["removed"] == []

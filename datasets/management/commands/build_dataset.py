@@ -26,6 +26,17 @@ def _filter_pair(text: str) -> tuple[str, Any]:
         return key, raw
 
 
+def _split_pair(text: str) -> tuple[str, Any]:
+    """``NAME=FRACTION``; a FRACTION that is not a number is passed on for the build to refuse."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise CommandError(f"--split takes NAME=FRACTION, got {text!r}.")
+    try:
+        return name, float(raw)
+    except ValueError:
+        return name, raw
+
+
 def _flatten(errors: Any) -> str:
     if isinstance(errors, dict):
         return "; ".join(f"{field}: {_flatten(value)}" for field, value in errors.items())
@@ -52,6 +63,10 @@ class Command(BaseCommand):
         parser.add_argument("--tag", action="append", default=[], help="a tag every trace must carry, repeat")
         parser.add_argument("--trace-id", action="append", dest="trace_ids", help="explicit selection, repeat")
         parser.add_argument("--trace-ids-file", type=Path, help="explicit selection, one id per line")
+        parser.add_argument(
+            "--split", action="append", default=[], metavar="NAME=FRACTION", help="a split, repeat (e.g. train=0.8)"
+        )
+        parser.add_argument("--split-group", help="group traces for splits by: prompt (default) or near_duplicate")
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -70,6 +85,10 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"Cannot read {options['trace_ids_file']}: {exc}") from None
             trace_ids = (trace_ids or []) + lines
+        pairs = [_split_pair(text) for text in options["split"]]
+        if len({name for name, _ in pairs}) != len(pairs):
+            raise CommandError("Each --split name may appear once.")
+        splits = dict(pairs) or None
         body = {
             "dataset_name": options["dataset_name"],
             "dataset_version": options["dataset_version"],
@@ -83,6 +102,8 @@ class Command(BaseCommand):
             "status": options["status"],
             "tags": options["tag"],
             "trace_ids": trace_ids,
+            "splits": splits,
+            "split_group": options["split_group"],
         }
         incoming = DatasetBuildInputSerializer(data={k: v for k, v in body.items() if v is not None})
         if not incoming.is_valid():
@@ -102,6 +123,8 @@ class Command(BaseCommand):
                 status=data["status"],
                 tags=data["tags"],
                 trace_ids=data["trace_ids"],
+                splits=data["splits"],
+                split_group=data["split_group"],
                 actor=command_user(options),
             )
         except DomainError as exc:
@@ -112,3 +135,10 @@ class Command(BaseCommand):
                 f"manifest: {selectors.manifest_path(dataset=dataset)}"
             )
         )
+        for entry in dataset.splits:
+            self.stdout.write(
+                f"  split {entry['name']}: {entry['count']} trace(s) in {entry['group_count']} group(s), "
+                f"sha256 {entry['sha256']}"
+            )
+        if dataset.splits:
+            self.stdout.write(f"  leakage ({dataset.split_group}): {dataset.shared_groups} shared group(s)")

@@ -28,6 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", required=True, help="dataset key, e.g. arith-1.0")
         parser.add_argument("--config", required=True, help="YAML config, e.g. training/configs/sft_tiny.yaml")
+        parser.add_argument("--split", help="train on this split of the dataset only (e.g. train)")
         parser.add_argument("--dry-run", action="store_true", help="check everything, train nothing")
         add_user_argument(parser)
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
                 dataset_key=options["dataset"],
                 config_path=options["config"],
                 dry_run=options["dry_run"],
+                split=options["split"],
                 actor=command_user(options),
             )
             self.stdout.write(f"Run directory: {run.artifacts_path}")

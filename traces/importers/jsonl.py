@@ -1,0 +1,23 @@
+"""``jsonl``: tunix-rt's own trace bodies, one per line, as ``POST /api/traces`` takes them."""
+
+from __future__ import annotations
+
+import json
+
+from traces.importers.base import Parsed, validate_payload
+
+
+def load_json(text: str) -> tuple[object, str | None]:
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        return None, f"invalid JSON ({exc.__class__.__name__})"
+
+
+def parse_line(text: str) -> Parsed:
+    data, error = load_json(text)
+    if error is not None:
+        return None, error
+    return validate_payload(data)

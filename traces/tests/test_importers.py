@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
+
+from traces.importers import get_import_format, import_format_names
+from traces.importers.chat import numbered_steps, parse_conversation, split_assistant
+from traces.models import Trace
+
+TAGGED = "<reasoning>1. Multiply: 3 * 4 = 12.\n2. Add: 2 + 12 = 14.</reasoning>\n<answer>14</answer>"
+
+
+def conversation(assistant: str = TAGGED, **extra: Any) -> dict[str, Any]:
+    return {
+        "messages": [{"role": "user", "content": "What is 2 + 3 * 4?"}, {"role": "assistant", "content": assistant}],
+        **extra,
+    }
+
+
+def run(*args: Any) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_the_three_formats() -> None:
+    assert import_format_names() == ["jsonl", "chat", "parquet"]
+
+
+def test_tagged_assistant_turn_gives_steps_and_answer() -> None:
+    payload, error = parse_conversation(conversation())
+    assert error is None and payload is not None
+    assert payload["prompt"] == "What is 2 + 3 * 4?" and payload["final_answer"] == "14"
+    assert payload["steps"] == [
+        {"i": 0, "type": "reasoning", "content": "Multiply: 3 * 4 = 12."},
+        {"i": 1, "type": "reasoning", "content": "Add: 2 + 12 = 14."},
+    ]
+    assert payload["trace_version"] == "1.0" and payload["meta"] is None
+
+
+def test_plain_reasoning_answer_text() -> None:
+    text = "Reasoning:\n1. Multiply: 3 * 4 = 12.\n2. Add: 2 + 12 = 14.\nAnswer: 14"
+    assert split_assistant(text) == ("1. Multiply: 3 * 4 = 12.\n2. Add: 2 + 12 = 14.", "14")
+    payload, error = parse_conversation(conversation(text))
+    assert error is None and payload is not None and len(payload["steps"]) == 2 and payload["final_answer"] == "14"
+
+
+def test_numbered_lines_in_sequence_start_steps() -> None:
+    assert numbered_steps("1. a\nmore\n3. not next\n2. b") == ["a\nmore\n3. not next", "b"]
+    assert numbered_steps("Think first.\n1. a") == ["Think first.", "a"]
+    assert numbered_steps("no numbers\nat all") == ["no numbers\nat all"]
+
+
+def test_metadata_restores_versions_types_and_meta_and_system_turns_go_to_meta() -> None:
+    data = conversation(
+        metadata={
+            "created_at": "2025-01-02T03:04:05Z",
+            "trace_version": "2.1",
+            "source": "chat-file",
+            "steps": [{"i": 3, "type": "parse"}, {"i": 7, "type": "compute"}],
+            "format": "chat",
+        }
+    )
+    data["messages"].insert(0, {"role": "system", "content": "Be brief."})
+    payload, error = parse_conversation(data)
+    assert error is None and payload is not None
+    assert payload["trace_version"] == "2.1"
+    assert [(s["i"], s["type"]) for s in payload["steps"]] == [(3, "parse"), (7, "compute")]
+    assert payload["meta"] == {"source": "chat-file", "system_prompt": "Be brief."}
+
+
+def test_step_metadata_that_does_not_fit_is_ignored() -> None:
+    payload, _ = parse_conversation(conversation(metadata={"steps": [{"i": 0, "type": "only-one"}]}))
+    assert payload is not None and [s["type"] for s in payload["steps"]] == ["reasoning", "reasoning"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "expected a JSON object"),
+        ({"messages": []}, "non-empty list"),
+        ({"messages": [{"role": "user"}]}, "messages[0]: expected an object with a string content"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "role must be one of system, user, assistant"),
+        ({"messages": [{"role": "user", "content": "q"}]}, "exactly one user turn and one assistant turn"),
+        (conversation("The answer is 14."), "neither <reasoning>"),
+        (conversation(metadata=[1]), "metadata: expected an object"),
+        (conversation("<reasoning></reasoning><answer>14</answer>"), "steps"),
+        (conversation("<reasoning>1. x</reasoning><answer></answer>"), "final_answer"),
+    ],
+)
+def test_conversations_that_are_not_traces(data: Any, message: str) -> None:
+    payload, error = parse_conversation(data)
+    assert payload is None and error is not None and message in error
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_import_chat_file_reports_bad_lines_by_number_and_stores_nothing(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "c.jsonl",
+        [json.dumps(conversation()), "{not json", json.dumps({"messages": "x"}), "", json.dumps(conversation("?"))],
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 invalid line"):
+        call_command("import_traces", str(path), "--format", "chat", stdout=io.StringIO(), stderr=err)
+    report = err.getvalue()
+    assert "line 2: invalid JSON" in report and "line 3: expected" in report and "line 5: the assistant" in report
+    assert Trace.objects.count() == 0
+    out, _ = run("import_traces", str(path), "--format", "chat", "--skip-invalid")
+    assert "Imported 1 trace(s); skipped 0 duplicate(s) and 3 invalid line(s)." in out
+
+
+@pytest.mark.django_db
+def test_import_parquet_reports_bad_rows_by_number(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    rows = {
+        "id": ["a", "b", "c"],
+        "prompts": ["What?", "", "Why?"],
+        "trace_steps": [["look"], ["x"], None],
+        "final_answer": ["this", "that", "so"],
+        "metadata": [{"trace_version": "1.0", "source": "pq"}, None, None],
+    }
+    pq.write_table(pa.table(rows), path)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 invalid row"):
+        call_command("import_traces", str(path), "--format", "parquet", stdout=io.StringIO(), stderr=err)
+    assert "row 2: prompt:" in err.getvalue() and "row 3: trace_steps: expected a list of strings" in err.getvalue()
+    assert Trace.objects.count() == 0
+    run("import_traces", str(path), "--format", "parquet", "--skip-invalid")
+    stored = Trace.objects.get()
+    assert (stored.prompt, stored.steps, stored.meta) == (
+        "What?",
+        [{"i": 0, "type": "reasoning", "content": "look"}],
+        {"source": "pq"},
+    )
+
+
+@pytest.mark.django_db
+def test_parquet_file_mistakes(tmp_path: Path) -> None:
+    not_parquet = write_lines(tmp_path / "x.parquet", ["hello"])
+    with pytest.raises(CommandError, match="Not a readable Parquet file"):
+        run("import_traces", str(not_parquet), "--format", "parquet")
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"question": ["q"]}), other)
+    with pytest.raises(CommandError, match="Expected the columns of a trace export .* found: question"):
+        run("import_traces", str(other), "--format", "parquet")
+    bad_meta = tmp_path / "meta.parquet"
+    pq.write_table(pa.table({"prompts": ["p"], "trace_steps": [["s"]], "final_answer": ["a"], "metadata": ["[1]"]}),
+                   bad_meta)  # fmt: skip
+    with pytest.raises(CommandError, match="1 invalid row"):
+        run("import_traces", str(bad_meta), "--format", "parquet")
+
+
+@pytest.mark.django_db
+def test_parquet_reads_metadata_written_as_json_text_and_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.parquet"
+    meta = json.dumps({"trace_version": "3", "n": 1, "steps": [{"i": 4, "type": "t"}]})
+    pq.write_table(pa.table({"prompts": ["p"], "trace_steps": [["s"]], "final_answer": ["a"], "metadata": [meta]}),
+                   path)  # fmt: skip
+
+    class Stdin(io.StringIO):
+        buffer = io.BytesIO(path.read_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    run("import_traces", "-", "--format", "parquet")
+    stored = Trace.objects.get()
+    assert (stored.trace_version, stored.steps, stored.meta) == ("3", [{"i": 4, "type": "t", "content": "s"}], {"n": 1})
+
+
+def test_records_are_numbered_from_one(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "c.jsonl", ["a", "", "b"])
+    assert list(get_import_format("chat").records(path)) == [(1, "a\n"), (3, "b\n")]
