@@ -8,28 +8,22 @@ stands in for the near-duplicate index until that index exists on this installat
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable, Sequence
 
 from traces import selectors as trace_selectors
+from traces.prompts import prompt_key
 from tunix_rt.errors import InvalidInput
 
 Grouping = Callable[[Sequence[uuid.UUID]], dict[uuid.UUID, str]]
 
 DEFAULT_GROUPING = "prompt"
-_SPACE = re.compile(r"\s+")
-
-
-def normalized_prompt(prompt: str) -> str:
-    """The prompt case-folded with every run of whitespace collapsed to one space, ends trimmed."""
-    return _SPACE.sub(" ", prompt).strip().casefold()
 
 
 def group_by_prompt(trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Traces group when their normalized prompts are equal; the key is that text's SHA-256 (short, stable)."""
     return {
-        trace_id: hashlib.sha256(normalized_prompt(prompt).encode("utf-8")).hexdigest()
+        trace_id: hashlib.sha256(prompt_key(prompt).encode("utf-8")).hexdigest()
         for trace_id, prompt in trace_selectors.trace_prompts(trace_ids=trace_ids)
     }
 

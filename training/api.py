@@ -12,8 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from training import evaluation as evaluation_services
 from training import selectors, services
+from training import services as evaluation_services
 from training.serializers import (
     EvalSetCreateInputSerializer,
     EvalSetDetailSerializer,

@@ -9,7 +9,7 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from training.jobs import jobs_reap
+        from training.services import training_jobs_reap
         from tunix_rt.maintenance import maintenance_register
 
-        maintenance_register(name="training.jobs_reap", task=jobs_reap)
+        maintenance_register(name="training.jobs_reap", task=training_jobs_reap)

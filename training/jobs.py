@@ -5,6 +5,9 @@ runs, a heartbeat thread stamps ``heartbeat_at`` every few seconds. A job still 
 ``running`` whose process is gone (same host) or whose heartbeat stopped is failed by
 ``jobs_reap``, which the worker runs when it starts, on a timer and before each job it
 claims (see ``tunix_rt.maintenance``); requests never do.
+
+This module knows jobs only: what a job needs before it may start (the training stack)
+and what else records a failure (a run's manifest) are passed in by the services.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -22,10 +25,8 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from training.engine.stack import TrainingStackMissing, ensure_training_stack
-from training.errors import TrainingStackUnavailable
 from training.models import FINISHED, BackgroundJob, EvaluationRun, RunStatus, TrainingRun
-from tunix_rt.errors import InvalidInput
+from tunix_rt.errors import DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
@@ -84,21 +85,27 @@ def job_cancel(job: BackgroundJob) -> None:
     job.save(update_fields=["status", "finished_at"])
 
 
-def job_start(job: BackgroundJob) -> bool:
+def job_start(
+    job: BackgroundJob,
+    *,
+    precondition: Callable[[], None] | None = None,
+    on_reaped: Callable[[BackgroundJob], None] | None = None,
+) -> bool:
     """Claims a pending job for this process; False when it is no longer pending.
 
-    Without the training stack the job is failed with the install command and
-    ``TrainingStackUnavailable`` is raised.
+    Dead jobs are reaped first (``on_reaped`` per failed job). When ``precondition`` raises a
+    domain error, the job is failed with its message and the error propagates.
     """
-    jobs_reap()
+    jobs_reap(on_failed=on_reaped)
     job.refresh_from_db()
     if job.status != RunStatus.PENDING:
         return False
-    try:
-        ensure_training_stack()
-    except TrainingStackMissing as exc:
-        job_fail(job, str(exc))
-        raise TrainingStackUnavailable(str(exc)) from None
+    if precondition is not None:
+        try:
+            precondition()
+        except DomainError as exc:
+            job_fail(job, exc.message)
+            raise
     job_claim(job)
     return True
 
@@ -128,8 +135,8 @@ def heartbeat(job: BackgroundJob, *, every: float = HEARTBEAT_SECONDS) -> Iterat
         thread.join(timeout=every + 5)
 
 
-def jobs_reap() -> int:
-    """Fails every running job whose worker is gone; returns how many it failed."""
+def jobs_reap(*, on_failed: Callable[[BackgroundJob], None] | None = None) -> int:
+    """Fails every running job whose worker is gone, then calls ``on_failed`` on each; returns how many."""
     failed = 0
     for model in (TrainingRun, EvaluationRun):
         for job in model.objects.filter(status=RunStatus.RUNNING):
@@ -143,8 +150,6 @@ def jobs_reap() -> int:
                     ),
                 )
                 failed += updated
-                if updated and isinstance(job, TrainingRun):
-                    from training.services import write_manifest_of
-
-                    write_manifest_of(run_id=job.run_id)
+                if updated and on_failed is not None:
+                    on_failed(job)
     return failed

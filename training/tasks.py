@@ -18,7 +18,7 @@ def train(run_id: str) -> str:
 
 @task()
 def evaluate(evaluation_id: str) -> str:
-    from training.evaluation import evaluation_execute
     from training.selectors import evaluation_get
+    from training.services import evaluation_execute
 
     return str(evaluation_execute(evaluation=evaluation_get(evaluation_id=evaluation_id)).status)

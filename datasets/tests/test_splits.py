@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from datasets import selectors
-from datasets.grouping import normalized_prompt
 from datasets.models import Dataset, DatasetItem
 from datasets.services.splits import group_counts, splits_check
 from datasets.tests.factories import build
+from traces.prompts import prompt_key as normalized_prompt
 from traces.tests.factories import TraceFactory
 from tunix_rt.errors import InvalidInput
 

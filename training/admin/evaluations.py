@@ -12,8 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from training import evaluation as evaluation_services
 from training import selectors
+from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct
 from training.models import EvaluationResult, EvaluationRun
 from tunix_rt.errors import DomainError

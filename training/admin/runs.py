@@ -13,11 +13,12 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from training import evaluation as evaluation_services
 from training import selectors, services
+from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
 from training.charts import loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartTrainingForm
+from training.manifest import run_manifest
 from training.models import TrainingRun
 from tunix_rt.errors import DomainError
 
@@ -87,7 +88,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="run manifest")
     def manifest(self, obj: TrainingRun) -> str:
-        text = json.dumps(services.run_manifest(obj), indent=2, sort_keys=True)
+        text = json.dumps(run_manifest(obj), indent=2, sort_keys=True)
         return render_to_string("admin/training/parts/pre.html", {"text": text})
 
     @admin.display(description="artifacts")

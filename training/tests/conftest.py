@@ -58,7 +58,7 @@ def no_training_stack(monkeypatch: pytest.MonkeyPatch) -> None:
         raise stack.TrainingStackMissing(f"training stack not installed (missing: jax); run: {stack.INSTALL_HINT}")
 
     monkeypatch.setattr(stack, "ensure_training_stack", missing)
-    for module in ("training.jobs", "training.management.commands.train_sft",
+    for module in ("training.services.runs", "training.management.commands.train_sft",
                    "training.management.commands.evaluate"):  # fmt: skip
         monkeypatch.setattr(f"{module}.ensure_training_stack", missing)
 
@@ -71,8 +71,8 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         *, losses: list[float] | None = None, fail: Exception | None = None, on_step_hook: Any = None,
         outputs: Callable[[list[str]], list[str]] | None = None,
     ) -> None:  # fmt: skip
-        monkeypatch.setattr("training.services.jobs.HEARTBEAT_SECONDS", 0.05)
-        for module in ("training.jobs", "training.management.commands.train_sft",
+        monkeypatch.setattr("training.jobs.HEARTBEAT_SECONDS", 0.05)
+        for module in ("training.services.runs", "training.management.commands.train_sft",
                        "training.management.commands.evaluate"):  # fmt: skip
             monkeypatch.setattr(f"{module}.ensure_training_stack", lambda: None)
         sft = types.ModuleType("training.engine.sft")

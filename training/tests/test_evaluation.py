@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from datasets.models import Dataset
-from training import evaluation
+from training import services as evaluation
 from training.models import EvalSet, EvaluationResult, RunStatus
 from training.tests.factories import EvalItemFactory, EvalSetFactory, EvaluationRunFactory, TrainingRunFactory
 from tunix_rt.errors import Conflict, InvalidInput

@@ -12,6 +12,7 @@ from datasets.models import Dataset
 from traces.models import Trace
 from training import services
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
+from training.manifest import git_sha
 from training.models import RunStatus, TrainingMetric, TrainingRun
 from tunix_rt.errors import InvalidInput, NotFound
 
@@ -135,4 +136,4 @@ def test_preset_path_lists_presets() -> None:
 
 def test_git_sha_is_empty_outside_a_checkout(tmp_path: Path) -> None:
     with override_settings(BASE_DIR=tmp_path):
-        assert services.git_sha() == ""
+        assert git_sha() == ""

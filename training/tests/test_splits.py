@@ -14,9 +14,8 @@ from datasets.selectors import dataset_trace_ids
 from datasets.services import dataset_build
 from traces.generation import traces_generate
 from traces.models import Trace
-from training.evaluation import evaluation_create
 from training.models import EvalSet, TrainingRun
-from training.services import training_run_create, training_run_dry_run
+from training.services import evaluation_create, training_run_create, training_run_dry_run
 from training.tests.factories import TrainingRunFactory
 from tunix_rt.errors import InvalidInput
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from training.evaluation import evaluation_report, report_markdown
 from training.selectors import evaluation_get
+from training.services import evaluation_report, report_markdown
 from tunix_rt.commands import domain_errors
 from tunix_rt.files import atomic_file
 

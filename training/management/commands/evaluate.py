@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.engine.stack import TrainingStackMissing, ensure_training_stack
-from training.evaluation import evaluation_create, evaluation_execute
 from training.models import CheckpointChoice, RunStatus
 from training.selectors import eval_set_get, training_run_get
+from training.services import evaluation_create, evaluation_execute
 from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 

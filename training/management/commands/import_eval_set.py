@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from training.evaluation import eval_set_import
 from training.serializers import EvalItemInputSerializer
+from training.services import eval_set_import
 from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 

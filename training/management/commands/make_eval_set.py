@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from traces.generators import available_generators
-from training.evaluation import eval_items_from_generator, eval_set_from_split
+from training.services import eval_items_from_generator, eval_set_from_split
 from tunix_rt.errors import DomainError
 from tunix_rt.files import atomic_file
 

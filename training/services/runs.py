@@ -1,4 +1,4 @@
-"""Training runs: create, check, execute and record; the only caller of the training engine.
+"""Training runs: create, check, execute, cancel and record; the only caller of the SFT engine.
 
 JAX and Tunix are imported lazily inside ``training.engine.sft`` and only when a run
 really trains, so everything else works without the optional stack.
@@ -8,139 +8,44 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from datasets.selectors import dataset_check_split, dataset_get
 from datasets.services import dataset_export_lines
 from training import jobs
-from training.engine.config import (
-    ConfigError,
-    SFTConfig,
-    load_config,
-    parse_config,
-)
-from training.errors import TrainingConfigInvalid
+from training.engine.config import ConfigError, parse_config
+from training.engine.stack import TrainingStackMissing, ensure_training_stack
+from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
+from training.manifest import METRICS, git_sha, record_reaped_job, run_config, run_directory, write_manifest
 from training.models import RunStatus, TrainingMetric, TrainingRun
-from training.presets import PRESETS_DIR, preset_names
+from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
 from tunix_rt.errors import InvalidInput
-from tunix_rt.files import atomic_file
 from tunix_rt.models import AuditAction, AuditObjectType
 
-MANIFEST = "run_manifest.json"
-METRICS = "metrics.jsonl"
 
-
-def git_sha() -> str:
-    """The commit of the code that trains, or "" outside a git checkout."""
+def training_stack_ready() -> None:
+    """The precondition of every training and evaluation job: the optional stack is installed."""
     try:
-        out = subprocess.run(  # noqa: S603 - fixed argv
-            ["git", "rev-parse", "HEAD"],  # noqa: S607
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+        ensure_training_stack()
+    except TrainingStackMissing as exc:
+        raise TrainingStackUnavailable(str(exc)) from None
 
 
-def run_directory(run: TrainingRun) -> Path:
-    return Path(settings.ARTIFACTS_DIR) / "training_runs" / str(run.run_id)
-
-
-def config_load(*, path: str) -> SFTConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise TrainingConfigInvalid(str(exc), field="config") from None
-
-
-def run_config(run: TrainingRun) -> SFTConfig:
-    return parse_config(run.training_config)
-
-
-def recipe_of(config: SFTConfig) -> str:
-    if config.model.mode == "tiny":
-        return "sft_tiny"
-    return "sft_checkpoint_lora" if config.model.lora.enabled else "sft_checkpoint_full"
-
-
-def run_manifest(run: TrainingRun) -> dict[str, Any]:
-    return {
-        "run_id": str(run.run_id),
-        "created_at": run.created_at.isoformat(),
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "dataset": {"key": run.dataset_key, "build_id": str(run.dataset_build_id) if run.dataset_build_id else None},
-        "split": run.split or None,
-        "training_config": run.training_config,
-        "config_path": run.config_path,
-        "recipe": run.recipe,
-        "seed": run.seed,
-        "git_sha": run.git_sha,
-        "artifacts_path": run.artifacts_path,
-        "status": run.status,
-        "dry_run": run.dry_run,
-        "steps": run.steps,
-        "final_loss": run.final_loss,
-        "record_count": run.record_count,
-        "error": run.error,
-        "files": {
-            "manifest": MANIFEST,
-            "metrics": METRICS,
-            "tokenizer": "tokenizer/",
-            "checkpoints": {"initial": "checkpoints/initial/", "final": "checkpoints/final/"},
-        },
-    }
-
-
-def _write_manifest(run: TrainingRun) -> None:
-    with atomic_file(Path(run.artifacts_path) / MANIFEST) as out:
-        out.write((json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n").encode("utf-8"))
+def training_jobs_reap() -> int:
+    """Fails runs and evaluations whose worker died and rewrites the failed runs' manifests."""
+    return jobs.jobs_reap(on_failed=record_reaped_job)
 
 
 def _save(run: TrainingRun, *fields: str) -> None:
     run.save(update_fields=list(fields))
-    _write_manifest(run)
-
-
-def preset_path(name: str) -> str:
-    """A shipped preset; any other name, a path included, is refused before any file is touched."""
-    names = preset_names()
-    if name not in names:
-        raise TrainingConfigInvalid(f"Unknown preset; choose one of: {', '.join(names)}.", field="preset")
-    return str(PRESETS_DIR / f"{name}.yaml")
-
-
-def config_check_model_paths(config: SFTConfig) -> None:
-    """Model files named by an API-submitted config must lie under ``MODEL_ROOTS`` (symlinks resolved).
-
-    A relative path is taken under the first root. The message names the field, never a file's content.
-    """
-    roots = [Path(root) for root in settings.MODEL_ROOTS]
-    for field in ("checkpoint_path", "model_config_path", "tokenizer_path"):
-        value = getattr(config.model, field)
-        if value is None:
-            continue
-        candidate = Path(value) if Path(value).is_absolute() else roots[0] / value
-        resolved = Path(os.path.realpath(candidate))
-        if not any(resolved.is_relative_to(root) for root in roots):
-            raise TrainingConfigInvalid(
-                f"model.{field} must be a path under MODEL_ROOTS ({':'.join(str(r) for r in roots)}).",
-                field="config",
-            )
+    write_manifest(run)
 
 
 @transaction.atomic
@@ -188,7 +93,7 @@ def training_run_create(
     run.artifacts_path = str(run_directory(run))
     run.save(force_insert=True)
     audit_record(actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
-    _write_manifest(run)
+    write_manifest(run)
     return run
 
 
@@ -215,7 +120,7 @@ def training_run_dry_run(*, run: TrainingRun) -> TrainingRun:
 
 def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
     jobs.job_fail(run, message)
-    _write_manifest(run)
+    write_manifest(run)
     return run
 
 
@@ -224,7 +129,7 @@ def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
     """A pending run is cancelled at once; a running one stops at its next logged step."""
     jobs.job_cancel(run)
     audit_record(actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
-    _write_manifest(run)
+    write_manifest(run)
     return run
 
 
@@ -265,10 +170,10 @@ def training_run_execute(
     Not atomic on purpose: metrics are committed while the run trains so progress is visible.
     """
     try:
-        if not jobs.job_start(run):
+        if not jobs.job_start(run, precondition=training_stack_ready, on_reaped=record_reaped_job):
             return run
     finally:
-        _write_manifest(run)
+        write_manifest(run)
     try:
         from training.engine.sft import TrainingError, run_sft
 
@@ -296,12 +201,8 @@ def training_run_execute(
         status=RunStatus.SUCCEEDED, steps=result.steps, final_loss=result.final_loss, finished_at=timezone.now()
     )
     run.refresh_from_db()
-    _write_manifest(run)
+    write_manifest(run)
     return run
-
-
-def write_manifest_of(*, run_id: Any) -> None:
-    _write_manifest(TrainingRun.objects.get(run_id=run_id))
 
 
 def training_run_enqueue(

@@ -1,0 +1,85 @@
+"""A training run's directory and manifest, and the config it was recorded with.
+
+A leaf of the ``training`` app: jobs, runs and evaluations all read these, and it calls none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from training.engine.config import SFTConfig, parse_config
+from training.models import TrainingRun
+from tunix_rt.files import atomic_file
+
+MANIFEST = "run_manifest.json"
+METRICS = "metrics.jsonl"
+
+
+def git_sha() -> str:
+    """The commit of the code that trains, or "" outside a git checkout."""
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed argv
+            ["git", "rev-parse", "HEAD"],  # noqa: S607
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def run_directory(run: TrainingRun) -> Path:
+    return Path(settings.ARTIFACTS_DIR) / "training_runs" / str(run.run_id)
+
+
+def run_config(run: TrainingRun) -> SFTConfig:
+    return parse_config(run.training_config)
+
+
+def run_manifest(run: TrainingRun) -> dict[str, Any]:
+    return {
+        "run_id": str(run.run_id),
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "dataset": {"key": run.dataset_key, "build_id": str(run.dataset_build_id) if run.dataset_build_id else None},
+        "split": run.split or None,
+        "training_config": run.training_config,
+        "config_path": run.config_path,
+        "recipe": run.recipe,
+        "seed": run.seed,
+        "git_sha": run.git_sha,
+        "artifacts_path": run.artifacts_path,
+        "status": run.status,
+        "dry_run": run.dry_run,
+        "steps": run.steps,
+        "final_loss": run.final_loss,
+        "record_count": run.record_count,
+        "error": run.error,
+        "files": {
+            "manifest": MANIFEST,
+            "metrics": METRICS,
+            "tokenizer": "tokenizer/",
+            "checkpoints": {"initial": "checkpoints/initial/", "final": "checkpoints/final/"},
+        },
+    }
+
+
+def write_manifest(run: TrainingRun) -> None:
+    """Writes ``run_manifest.json`` atomically from the run as stored now."""
+    with atomic_file(Path(run.artifacts_path) / MANIFEST) as out:
+        out.write((json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def record_reaped_job(job: object) -> None:
+    """After the reaper failed ``job``: a training run's manifest says so too."""
+    if isinstance(job, TrainingRun):
+        write_manifest(TrainingRun.objects.get(pk=job.pk))

@@ -1,0 +1,61 @@
+"""Writes and orchestration of the ``training`` app, one module per sub-domain.
+
+``runs`` (training runs), ``configs`` (presets, files, API guardrails), ``eval_sets``,
+``evaluations`` and ``reports``; the names other code uses are re-exported here.
+"""
+
+from __future__ import annotations
+
+from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
+from training.services.eval_sets import eval_items_from_generator, eval_set_from_split, eval_set_import
+from training.services.evaluations import (
+    aggregate,
+    evaluation_cancel,
+    evaluation_create,
+    evaluation_enqueue,
+    evaluation_execute,
+    score_example,
+    shared_prompts,
+)
+from training.services.reports import evaluation_report, report_markdown
+from training.services.runs import (
+    RunCancelled,
+    training_jobs_reap,
+    training_records,
+    training_run_cancel,
+    training_run_create,
+    training_run_dry_run,
+    training_run_enqueue,
+    training_run_execute,
+    training_run_fail,
+    training_stack_ready,
+)
+
+__all__ = [
+    "RunCancelled",
+    "aggregate",
+    "config_check_model_paths",
+    "config_load",
+    "eval_items_from_generator",
+    "eval_set_from_split",
+    "eval_set_import",
+    "evaluation_cancel",
+    "evaluation_create",
+    "evaluation_enqueue",
+    "evaluation_execute",
+    "evaluation_report",
+    "preset_path",
+    "recipe_of",
+    "report_markdown",
+    "score_example",
+    "shared_prompts",
+    "training_jobs_reap",
+    "training_records",
+    "training_run_cancel",
+    "training_run_create",
+    "training_run_dry_run",
+    "training_run_enqueue",
+    "training_run_execute",
+    "training_run_fail",
+    "training_stack_ready",
+]

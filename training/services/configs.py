@@ -1,0 +1,52 @@
+"""Training configs as runs use them: shipped presets, files, API guardrails and the recipe name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+from training.engine.config import ConfigError, SFTConfig, load_config
+from training.errors import TrainingConfigInvalid
+from training.presets import PRESETS_DIR, preset_names
+
+
+def config_load(*, path: str) -> SFTConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise TrainingConfigInvalid(str(exc), field="config") from None
+
+
+def recipe_of(config: SFTConfig) -> str:
+    if config.model.mode == "tiny":
+        return "sft_tiny"
+    return "sft_checkpoint_lora" if config.model.lora.enabled else "sft_checkpoint_full"
+
+
+def preset_path(name: str) -> str:
+    """A shipped preset; any other name, a path included, is refused before any file is touched."""
+    names = preset_names()
+    if name not in names:
+        raise TrainingConfigInvalid(f"Unknown preset; choose one of: {', '.join(names)}.", field="preset")
+    return str(PRESETS_DIR / f"{name}.yaml")
+
+
+def config_check_model_paths(config: SFTConfig) -> None:
+    """Model files named by an API-submitted config must lie under ``MODEL_ROOTS`` (symlinks resolved).
+
+    A relative path is taken under the first root. The message names the field, never a file's content.
+    """
+    roots = [Path(root) for root in settings.MODEL_ROOTS]
+    for field in ("checkpoint_path", "model_config_path", "tokenizer_path"):
+        value = getattr(config.model, field)
+        if value is None:
+            continue
+        candidate = Path(value) if Path(value).is_absolute() else roots[0] / value
+        resolved = Path(os.path.realpath(candidate))
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise TrainingConfigInvalid(
+                f"model.{field} must be a path under MODEL_ROOTS ({':'.join(str(r) for r in roots)}).",
+                field="config",
+            )

@@ -1,0 +1,186 @@
+"""Evaluation runs: contamination checks, greedy generation with Tunix's Sampler, scoring and aggregates.
+
+Generation imports JAX lazily through ``training.engine.sampling``; everything else needs no training stack.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from datasets.selectors import dataset_get, dataset_iter_traces
+from traces.prompts import prompt_key
+from training import jobs
+from training.engine.answers import answers_match, extract_answer, format_ok
+from training.manifest import record_reaped_job, run_config
+from training.models import CheckpointChoice, EvalItem, EvalSet, EvaluationResult, EvaluationRun, RunStatus, TrainingRun
+from training.services.runs import training_stack_ready
+from training.splits import check_not_trained_on
+from tunix_rt.accounts import user_or_none
+from tunix_rt.audit import audit_record
+from tunix_rt.errors import InvalidInput
+from tunix_rt.models import AuditAction, AuditObjectType
+
+SHOWN_SHARED = 5
+
+
+def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str, split: str | None = None) -> list[str]:
+    """Eval prompts that also appear in the dataset, or in one split of it (streamed, so memory holds
+    only the eval set)."""
+    wanted = {prompt_key(p): p for p in eval_prompts}
+    shared: dict[str, str] = {}
+    for trace in dataset_iter_traces(dataset=dataset_get(key=dataset_key), split=split):
+        key = prompt_key(trace.prompt)
+        if key in wanted:
+            shared[key] = wanted[key]
+    return sorted(shared.values())
+
+
+def evaluation_create(
+    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+) -> EvaluationRun:
+    """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
+    shares prompts with the data the run trained on (its split, or the whole dataset)."""
+    if checkpoint not in CheckpointChoice.values:
+        raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
+    if training_run.dry_run or training_run.status != RunStatus.SUCCEEDED:
+        raise InvalidInput(
+            f"Training run {training_run.run_id} has no trained checkpoints (status {training_run.status}"
+            f"{', dry run' if training_run.dry_run else ''}).",
+            field="training_run_id",
+        )
+    check_not_trained_on(training_run=training_run, eval_set=eval_set)
+    prompts = eval_set.items.values_list("prompt", flat=True)
+    shared = shared_prompts(
+        eval_prompts=prompts, dataset_key=training_run.dataset_key, split=training_run.split or None
+    )
+    if shared:
+        shown = "; ".join(repr(p) for p in shared[:SHOWN_SHARED])
+        more = f" and {len(shared) - SHOWN_SHARED} more" if len(shared) > SHOWN_SHARED else ""
+        raise InvalidInput(
+            f"Contamination: eval set {eval_set.name!r} shares {len(shared)} prompt(s) with dataset "
+            f"{training_run.dataset_key!r}: {shown}{more}.",
+            field="eval_set",
+        )
+    evaluation = EvaluationRun.objects.create(
+        training_run=training_run,
+        eval_set=eval_set,
+        checkpoint=checkpoint,
+        example_count=eval_set.item_count,
+        created_by=user_or_none(actor),
+    )
+    audit_record(
+        actor=actor, action=AuditAction.START, object_type=AuditObjectType.EVALUATION_RUN, object_id=evaluation.id
+    )
+    return evaluation
+
+
+def evaluation_enqueue(
+    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+) -> EvaluationRun:
+    from training import tasks
+
+    with transaction.atomic():
+        evaluation = evaluation_create(training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, actor=actor)
+        evaluation_id = str(evaluation.id)
+        transaction.on_commit(lambda: tasks.evaluate.enqueue(evaluation_id=evaluation_id))
+    return evaluation
+
+
+@transaction.atomic
+def evaluation_cancel(*, evaluation: EvaluationRun, actor: Any = None) -> EvaluationRun:
+    jobs.job_cancel(evaluation)
+    audit_record(
+        actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.EVALUATION_RUN, object_id=evaluation.id
+    )
+    return evaluation
+
+
+def score_example(*, generated: str, expected: str) -> dict[str, Any]:
+    correct = answers_match(generated, expected)
+    return {
+        "predicted_answer": extract_answer(generated),
+        "correct": correct,
+        "format_ok": format_ok(generated),
+        "score": 1.0 if correct else 0.0,
+    }
+
+
+def aggregate(results: Sequence[EvaluationResult]) -> tuple[float, float, dict[str, dict[str, float]]]:
+    """Exact-match accuracy and format rate overall and per category."""
+    groups: dict[str, list[EvaluationResult]] = defaultdict(list)
+    for result in results:
+        groups[result.category or "uncategorised"].append(result)
+
+    def rates(rows: Sequence[EvaluationResult]) -> tuple[float, float]:
+        if not rows:
+            return 0.0, 0.0
+        return sum(r.correct for r in rows) / len(rows), sum(r.format_ok for r in rows) / len(rows)
+
+    accuracy, format_rate = rates(results)
+    per_category = {
+        name: {"count": len(rows), "accuracy": rates(rows)[0], "format_rate": rates(rows)[1]}
+        for name, rows in sorted(groups.items())
+    }
+    return accuracy, format_rate, per_category
+
+
+def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
+    """Generates greedily with Tunix's Sampler, scores every example, stores results and aggregates."""
+    if not jobs.job_start(evaluation, precondition=training_stack_ready, on_reaped=record_reaped_job):
+        return evaluation
+    run = evaluation.training_run
+    items = list(evaluation.eval_set.items.order_by("position"))
+    try:
+        from training.engine.sampling import generate
+
+        config = run_config(run)
+        with jobs.heartbeat(evaluation):
+            outputs = generate(
+                run_dir=Path(run.artifacts_path),
+                checkpoint=evaluation.checkpoint,
+                prompts=[item.prompt for item in items],
+                max_new_tokens=config.eval.max_new_tokens,
+                batch_size=config.eval.batch_size,
+            )
+    except Exception as exc:
+        jobs.job_fail(evaluation, f"{exc.__class__.__name__}: {exc}")
+        if isinstance(exc, (RuntimeError, ValueError, OSError, MemoryError)):
+            return evaluation
+        raise
+    return _store_results(evaluation=evaluation, items=items, outputs=outputs)
+
+
+@transaction.atomic
+def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outputs: Sequence[str]) -> EvaluationRun:
+    results = [
+        EvaluationResult(
+            evaluation=evaluation,
+            position=n,
+            example_id=item.example_id,
+            prompt=item.prompt,
+            generated_response=output,
+            expected_response=item.expected_answer,
+            category=item.category,
+            metadata={"category": item.category, "difficulty": item.difficulty},
+            **score_example(generated=output, expected=item.expected_answer),
+        )
+        for n, (item, output) in enumerate(zip(items, outputs, strict=True))
+    ]
+    EvaluationResult.objects.bulk_create(results)
+    accuracy, format_rate, per_category = aggregate(results)
+    EvaluationRun.objects.filter(pk=evaluation.pk, status=RunStatus.RUNNING).update(
+        status=RunStatus.SUCCEEDED,
+        accuracy=accuracy,
+        format_rate=format_rate,
+        per_category=per_category,
+        example_count=len(results),
+        finished_at=timezone.now(),
+    )
+    evaluation.refresh_from_db()
+    return evaluation
