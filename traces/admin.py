@@ -1,4 +1,8 @@
-"""Curation UI: every change goes through ``traces.services``."""
+"""Curation UI: every change goes through ``traces.services``.
+
+Actions work on "Select all N" over any number of traces: their intermediate forms post
+back the changelist's filters (the URL) and ``select_across``, never the matched ids.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,19 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from datasets.services import dataset_build
 from datasets.services.build import LIMIT_MAX, NAME_PATTERN
-from traces import selectors, services
+from traces import admin_views, selectors, services
+from traces.filters import has_duplicates
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
 from tunix_rt.errors import DomainError
+
+VERIFIERS = ("answer_match", "format_match", "tunix_reward")
 
 
 class TagForm(forms.Form):
@@ -39,17 +45,91 @@ class TraceAdminForm(forms.ModelForm):
         fields = ["status", "tags", "notes"]
 
 
+class VerdictFilter(admin.SimpleListFilter):
+    """Traces by their latest stored verdict of one verifier (1.0 right, 0.0 wrong)."""
+
+    annotation = ""
+    wrong_label = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("wrong", self.wrong_label), ("right", "Passed"), ("unscored", "Not verified yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> QuerySet[Trace] | None:
+        value = self.value()
+        if value == "wrong":
+            return queryset.filter(**{self.annotation: 0.0})
+        if value == "right":
+            return queryset.filter(**{self.annotation: 1.0})
+        if value == "unscored":
+            return queryset.filter(**{f"{self.annotation}__isnull": True})
+        return None
+
+
+class AnswerVerdictFilter(VerdictFilter):
+    title = "answer (answer_match)"
+    parameter_name = "answer"
+    annotation = "latest_answer_match"
+    wrong_label = "Answer wrong"
+
+
+class FormatVerdictFilter(VerdictFilter):
+    title = "format (format_match)"
+    parameter_name = "format"
+    annotation = "latest_format_match"
+    wrong_label = "Format broken"
+
+
+class HasDuplicatesFilter(admin.SimpleListFilter):
+    title = "exact duplicates"
+    parameter_name = "duplicates"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Has duplicates"), ("no", "Unique")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> QuerySet[Trace] | None:
+        if self.value() == "yes":
+            return queryset.filter(has_duplicates())
+        if self.value() == "no":
+            return queryset.filter(~has_duplicates())
+        return None
+
+
+def _verdict(value: float | None) -> str:
+    return "–" if value is None else ("✓" if value >= 1.0 else "✗")
+
+
 @admin.register(Trace)
 class TraceAdmin(admin.ModelAdmin):
     form = TraceAdminForm
-    list_display = ["excerpt", "source", "status", "step_count", "baseline_score", "tag_list", "created_at"]
-    list_filter = ["status", "source", "tags", "created_at"]
+    change_list_template = "admin/traces/trace/change_list.html"
+    list_display = [
+        "excerpt",
+        "source",
+        "status",
+        "step_count",
+        "baseline_score",
+        "answer_verdict",
+        "format_verdict",
+        "tag_list",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "tags", AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter]
     search_fields = ["prompt", "final_answer"]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
     filter_horizontal = ["tags"]
-    actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two", "build_dataset"]
+    actions = [
+        "approve",
+        "reject",
+        "add_tag",
+        "remove_tag",
+        "score_baseline",
+        "verify",
+        "keep_oldest_duplicate",
+        "compare_two",
+        "build_dataset",
+    ]
     readonly_fields = [
         "id",
         "created_at",
@@ -87,6 +167,14 @@ class TraceAdmin(admin.ModelAdmin):
     def baseline_score(self, obj: Trace) -> str:
         value = getattr(obj, "latest_baseline", None)
         return "–" if value is None else f"{value:.2f}"
+
+    @admin.display(description="answer", ordering="latest_answer_match")
+    def answer_verdict(self, obj: Trace) -> str:
+        return _verdict(getattr(obj, "latest_answer_match", None))
+
+    @admin.display(description="format", ordering="latest_format_match")
+    def format_verdict(self, obj: Trace) -> str:
+        return _verdict(getattr(obj, "latest_format_match", None))
 
     @admin.display(description="tags")
     def tag_list(self, obj: Trace) -> str:
@@ -130,7 +218,11 @@ class TraceAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         data = form.cleaned_data
         services.trace_update_curation(
-            trace=form.instance, status=data["status"], notes=data["notes"], tags=[t.name for t in data["tags"]]
+            trace=form.instance,
+            status=data["status"],
+            notes=data["notes"],
+            tags=[t.name for t in data["tags"]],
+            actor=request.user,
         )
 
     def delete_model(self, request: HttpRequest, obj: Trace) -> None:
@@ -139,38 +231,71 @@ class TraceAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         services.traces_delete(traces=queryset)
 
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[Trace], done: str, **change: Any) -> None:
+        result = services.traces_bulk_update(traces=queryset, actor=request.user, **change)
+        self.message_user(request, f"{done} {result.changed} of {result.matched} trace(s).", messages.SUCCESS)
+
     @admin.action(description="Approve selected traces")
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED)
-        self.message_user(request, f"Approved {count} trace(s).", messages.SUCCESS)
+        self._bulk(request, queryset, "Approved", status=TraceStatus.APPROVED)
 
     @admin.action(description="Reject selected traces")
     def reject(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED)
-        self.message_user(request, f"Rejected {count} trace(s).", messages.SUCCESS)
+        self._bulk(request, queryset, "Rejected", status=TraceStatus.REJECTED)
 
-    @admin.action(description="Add a tag to selected traces")
-    def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
-        form = TagForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            count = services.traces_add_tag(traces=queryset, tag=form.cleaned_data["tag"])
-            self.message_user(request, f"Tagged {count} trace(s) with {form.cleaned_data['tag']!r}.", messages.SUCCESS)
-            return None
+    def _intermediate(
+        self, request: HttpRequest, queryset: QuerySet[Trace], *, action: str, title: str, form: forms.Form
+    ) -> HttpResponse:
+        """The action's form; it posts back the page's ids and ``select_across``, the URL keeps the filters."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Add a tag",
+            "title": title,
             "form": form,
-            "queryset": queryset,
-            "action": "add_tag",
+            "count": queryset.count(),
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across") == "1",
+            "action": action,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/traces/trace/action_form.html", context)
 
+    @admin.action(description="Add a tag to selected traces")
+    def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            tag = form.cleaned_data["tag"]
+            self._bulk(request, queryset, f"Tagged with {tag!r}:", add_tags=[tag])
+            return None
+        return self._intermediate(request, queryset, action="add_tag", title="Add a tag", form=form)
+
+    @admin.action(description="Remove a tag from selected traces")
+    def remove_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            tag = form.cleaned_data["tag"]
+            self._bulk(request, queryset, f"Removed {tag!r} from", remove_tags=[tag])
+            return None
+        return self._intermediate(request, queryset, action="remove_tag", title="Remove a tag", form=form)
+
     @admin.action(description="Score selected traces with baseline")
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_score(traces=queryset, criteria="baseline")
-        self.message_user(request, f"Scored {count} trace(s) with baseline.", messages.SUCCESS)
+        result = services.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
+        self.message_user(request, f"Scored {result.scored} trace(s) with baseline.", messages.SUCCESS)
+
+    @admin.action(description="Verify selected traces (answer, format, Tunix reward)")
+    def verify(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        for criteria in VERIFIERS:
+            result = services.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)
+            text = f"{criteria}: scored {result.scored} trace(s)"
+            if result.skipped:
+                text += f", skipped {result.skipped} that cannot be verified"
+            self.message_user(request, text + ".", messages.SUCCESS)
+
+    @admin.action(description="Keep the oldest of each duplicate group, reject the rest")
+    def keep_oldest_duplicate(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        result = services.traces_reject_duplicates(traces=queryset, actor=request.user)
+        self.message_user(request, f"Rejected {result.changed} duplicate trace(s).", messages.SUCCESS)
 
     @admin.action(description="Compare two selected traces")
     def compare_two(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
@@ -185,9 +310,11 @@ class TraceAdmin(admin.ModelAdmin):
     def build_dataset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = BuildDatasetForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            ids = list(queryset.values_list("id", flat=True)[: LIMIT_MAX + 1])
+            ids = list(queryset.order_by("-created_at", "-id").values_list("id", flat=True)[: LIMIT_MAX + 1])
             if len(ids) > LIMIT_MAX:
-                self.message_user(request, f"Select at most {LIMIT_MAX} traces for one dataset.", messages.ERROR)
+                self.message_user(
+                    request, f"Select at most {LIMIT_MAX} traces for one dataset; narrow the filters.", messages.ERROR
+                )
                 return None
             try:
                 dataset = dataset_build(
@@ -200,36 +327,21 @@ class TraceAdmin(admin.ModelAdmin):
             message = format_html('Built dataset <a href="{}">{}</a> with {} trace(s).', url, dataset.key, len(ids))
             self.message_user(request, message, messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Build a dataset from the selected traces",
-            "form": form,
-            "queryset": queryset,
-            "action": "build_dataset",
-            "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return render(request, "admin/traces/trace/action_form.html", context)
+        title = "Build a dataset from the selected traces"
+        return self._intermediate(request, queryset, action="build_dataset", title=title, form=form)
 
     def get_urls(self) -> list[Any]:
-        extra = [path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare")]
+        extra = [
+            path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare"),
+            path("review/", self.admin_site.admin_view(self.review_view), name="traces_trace_review"),
+        ]
         return extra + super().get_urls()
 
     def compare_view(self, request: HttpRequest) -> HttpResponse:
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "title": "Compare traces",
-            "opts": self.model._meta,
-        }
-        try:
-            context["sides"] = selectors.trace_compare(
-                base_id=selectors.parse_trace_id(request.GET.get("base", "")),
-                other_id=selectors.parse_trace_id(request.GET.get("other", "")),
-            )
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:traces_trace_changelist"))
-        return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+        return admin_views.compare(self, request)
+
+    def review_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_views.review(self, request)
 
 
 @admin.register(Tag)

@@ -13,13 +13,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from traces.models import Score, Tag, Trace, TraceStatus
-from traces.scoring import get_scorer
+from traces.near_duplicates import trace_index_write
+from traces.scoring import CannotVerify, get_scorer
 from traces.types import TracePayload
+from tunix_rt.errors import InvalidInput
 
 UNSET: Any = object()
 
@@ -66,20 +68,22 @@ def _build_trace(payload: TracePayload) -> Trace:
 def trace_create(*, payload: TracePayload) -> Trace:
     trace = _build_trace(payload)
     trace.save(force_insert=True)
+    trace_index_write(traces=[trace])
     return trace
 
 
 @transaction.atomic
 def traces_import_batch(*, payloads: Sequence[TracePayload]) -> list[Trace]:
-    """Stores all payloads or none, in two queries whatever the batch size.
+    """Stores all payloads or none, in four queries whatever the batch size.
 
-    One ``bulk_create`` then ONE ``filter(id__in=...)`` re-fetch; the result keeps
-    the input order.
+    One ``bulk_create`` of the traces, two of their near-duplicate index rows, then ONE
+    ``filter(id__in=...)`` re-fetch; the result keeps the input order.
     """
     if not payloads:
         return []
     built = [_build_trace(p) for p in payloads]
     Trace.objects.bulk_create(built, batch_size=len(built))
+    trace_index_write(traces=built)
     stored = {
         t.id: t
         for t in Trace.objects.filter(id__in=[t.id for t in built]).only(
@@ -101,7 +105,14 @@ def _tags_for(names: Iterable[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def trace_update_curation(*, trace: Trace, status: str = UNSET, tags: list[str] = UNSET, notes: str = UNSET) -> Trace:
+def trace_update_curation(
+    *,
+    trace: Trace,
+    status: str = UNSET,
+    tags: list[str] = UNSET,
+    notes: str = UNSET,
+    actor: Any = None,
+) -> Trace:
     """Changes only curation fields; the reasoning content stays as it was stored."""
     fields = ["updated_at"]
     if status is not UNSET:
@@ -117,20 +128,87 @@ def trace_update_curation(*, trace: Trace, status: str = UNSET, tags: list[str] 
     return trace
 
 
-@transaction.atomic
-def traces_set_status(*, traces: QuerySet[Trace], status: str) -> int:
-    return traces.update(status=TraceStatus(status), updated_at=timezone.now())
+@dataclass(frozen=True)
+class BulkResult:
+    """``changed`` counts traces whose status or tags changed; scoring is counted apart."""
+
+    matched: int
+    changed: int
+    scored: int = 0
+    skipped: int = 0
 
 
 @transaction.atomic
-def traces_add_tag(*, traces: QuerySet[Trace], tag: str) -> int:
-    """Adds ``tag`` to every trace in ``traces``; traces that have it already are left alone."""
-    (tag_row,) = _tags_for([tag])
+def traces_bulk_update(
+    *,
+    traces: QuerySet[Trace],
+    status: str | None = None,
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    score: str | None = None,
+    actor: Any = None,
+) -> BulkResult:
+    """Every bulk curation change (API, admin actions) goes through here, all or nothing.
+
+    Status and tag changes cost at most seven queries whatever the number of matched traces:
+    the rows never come into Python (one UPDATE, one INSERT ... SELECT, one DELETE).
+    ``score`` stores one Score per trace its criteria can judge; the others are ``skipped``.
+    """
+    if status is None and not add_tags and not remove_tags and score is None:
+        raise InvalidInput("Give at least one operation: status, add_tags, remove_tags or score.")
+    both = sorted(set(add_tags) & set(remove_tags))
+    if both:
+        raise InvalidInput(f"A tag cannot be both added and removed: {', '.join(both)}.", field="remove_tags")
+    if score is not None:
+        get_scorer(score)
+    matched_ids = traces.order_by().values("pk")
+    selected = Trace.objects.filter(pk__in=matched_ids)
+    matched = selected.count()
+    added = _tags_for(add_tags) if add_tags else []
     through = Trace.tags.through
-    ids = list(traces.exclude(tags=tag_row).values_list("id", flat=True))
-    through.objects.bulk_create([through(trace_id=i, tag_id=tag_row.id) for i in ids])
-    Trace.objects.filter(id__in=ids).update(updated_at=timezone.now())
-    return len(ids)
+    change = Q()
+    if status is not None:
+        change |= ~Q(status=status)
+    for tag in added:
+        change |= Q(~Exists(through.objects.filter(trace_id=OuterRef("pk"), tag_id=tag.pk)))
+    if remove_tags:
+        change |= Q(Exists(through.objects.filter(trace_id=OuterRef("pk"), tag__name__in=list(remove_tags))))
+    changed = selected.filter(change).update(updated_at=timezone.now()) if change else 0
+    if status is not None:
+        selected.exclude(status=status).update(status=TraceStatus(status))
+    if added:
+        _link_tags(matched_ids=matched_ids, tag_ids=[tag.pk for tag in added])
+    if remove_tags:
+        through.objects.filter(trace_id__in=matched_ids, tag__name__in=list(remove_tags)).delete()
+    summary = traces_score(traces=selected, criteria=score) if score is not None else ScoreSummary(0, 0)
+    return BulkResult(matched=matched, changed=changed, scored=summary.scored, skipped=summary.skipped)
+
+
+def _link_tags(*, matched_ids: QuerySet[Any], tag_ids: list[int]) -> None:
+    """One INSERT ... SELECT of the missing (trace, tag) links: the trace ids never leave the database."""
+    through = Trace.tags.through
+    table, tag_table = connection.ops.quote_name(through._meta.db_table), connection.ops.quote_name(Tag._meta.db_table)
+    selected = Trace.objects.filter(pk__in=matched_ids).order_by().values_list("pk")
+    subquery, params = selected.query.sql_with_params()  # selects the column as "pk"
+    marks = ", ".join(["%s"] * len(tag_ids))
+    sql = (
+        f"INSERT INTO {table} (trace_id, tag_id) SELECT m.pk, g.id FROM ({subquery}) m, {tag_table} g "  # noqa: S608
+        f"WHERE g.id IN ({marks}) AND NOT EXISTS "
+        f"(SELECT 1 FROM {table} x WHERE x.trace_id = m.pk AND x.tag_id = g.id)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *tag_ids])
+
+
+def traces_reject_duplicates(*, traces: QuerySet[Trace], actor: Any = None) -> BulkResult:
+    """Rejects every trace of ``traces`` that has an older exact duplicate (same ``content_hash``).
+
+    The oldest of each group (``created_at``, then ``id``) is kept whether or not it is in ``traces``.
+    """
+    older = Trace.objects.filter(content_hash=OuterRef("content_hash")).filter(
+        Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+    )
+    return traces_bulk_update(traces=traces.order_by().filter(Exists(older)), status=TraceStatus.REJECTED, actor=actor)
 
 
 @transaction.atomic
@@ -147,7 +225,7 @@ def traces_delete(*, traces: QuerySet[Trace]) -> int:
 
 def trace_compute_score(*, trace: Trace, criteria: str = "baseline") -> tuple[float, dict[str, Any]]:
     """Scores without storing; the details name the criteria and the time of scoring."""
-    result = get_scorer(criteria)(trace.steps)
+    result = get_scorer(criteria)(trace)
     details = {**result.details, "criteria": criteria, "scored_at": timezone.now().isoformat()}
     return result.score, details
 
@@ -158,20 +236,36 @@ def trace_score(*, trace: Trace, criteria: str = "baseline") -> Score:
     return Score.objects.create(trace=trace, criteria=criteria, score=score, details=details)
 
 
-def traces_score(*, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500) -> int:
-    """Scores every trace in ``traces``, committing one chunk at a time so progress is kept."""
+@dataclass(frozen=True)
+class ScoreSummary:
+    scored: int
+    skipped: int
+
+
+SCORED_COLUMNS = ("id", "prompt", "final_answer", "steps", "meta")
+
+
+def traces_score(*, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500) -> ScoreSummary:
+    """Scores every trace in ``traces``, committing one chunk at a time so progress is kept.
+
+    A trace the criteria cannot verify is skipped, not an error: it is counted in ``skipped``.
+    """
     get_scorer(criteria)  # fail before any work on an unknown criteria
-    count = 0
+    scored = skipped = 0
     batch: list[Score] = []
-    for trace in traces.only("id", "steps").iterator(chunk_size=chunk_size):
-        score, details = trace_compute_score(trace=trace, criteria=criteria)
+    for trace in traces.only(*SCORED_COLUMNS).iterator(chunk_size=chunk_size):
+        try:
+            score, details = trace_compute_score(trace=trace, criteria=criteria)
+        except CannotVerify:
+            skipped += 1
+            continue
         batch.append(Score(trace_id=trace.id, criteria=criteria, score=score, details=details))
         if len(batch) >= chunk_size:
-            count += _store_scores(batch)
+            scored += _store_scores(batch)
             batch = []
     if batch:
-        count += _store_scores(batch)
-    return count
+        scored += _store_scores(batch)
+    return ScoreSummary(scored=scored, skipped=skipped)
 
 
 @transaction.atomic

@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from datasets.selectors import dataset_get, dataset_iter_traces
+from traces.verifiers.answers import answers_match, extract_answer, format_ok
 from training import jobs
-from training.engine.answers import answers_match, extract_answer, format_ok
 from training.models import (
     CheckpointChoice,
     EvalItem,
