@@ -15,10 +15,17 @@ from tunix_rt.errors import InvalidInput
 
 
 class ScoredTrace(Protocol):
-    prompt: str
-    final_answer: str
-    steps: Any
-    meta: Any
+    @property
+    def prompt(self) -> str: ...
+
+    @property
+    def final_answer(self) -> str: ...
+
+    @property
+    def steps(self) -> Any: ...
+
+    @property
+    def meta(self) -> Any: ...
 
 
 @dataclass(frozen=True)

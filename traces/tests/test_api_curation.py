@@ -10,9 +10,15 @@ from rest_framework.test import APIClient
 
 from traces.models import Score, Trace
 from traces.services import trace_create, traces_import_batch
-from traces.tests.factories import TraceFactory, make_payload
+from traces.tests.factories import TraceFactory
+from traces.tests.factories import make_payload as _payload
 
 pytestmark = pytest.mark.django_db
+
+
+def make_payload(n: int = 0, **overrides: Any) -> Any:
+    """A valid trace payload, typed loosely for the services' ``TracePayload``."""
+    return _payload(n, **overrides)
 
 
 def post_json(client: APIClient, url: str, body: Any) -> Any:

@@ -9,9 +9,16 @@ from django.core.management import call_command
 from traces import near_duplicates, similarity
 from traces.models import TraceBand, TraceSignature
 from traces.services import trace_create, traces_import_batch
-from traces.tests.factories import TraceFactory, make_payload
+from traces.tests.factories import TraceFactory
+from traces.tests.factories import make_payload as _payload
 
 pytestmark = pytest.mark.django_db
+
+
+def make_payload(n: int = 0, **overrides: Any) -> Any:
+    """A valid trace payload, typed loosely for the services' ``TracePayload``."""
+    return _payload(n, **overrides)
+
 
 TEXT = "Sam reads 12 pages on Monday and 15 pages on Tuesday. How many pages did Sam read in the two days together?"
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from traces.scoring import CannotVerify, TraceContent, get_scorer
@@ -15,7 +17,7 @@ from traces.verifiers.rewards import (
 STEPS = [{"i": 0, "type": "ones", "content": "7 + 8 = 15, write 5, carry 1."}]
 
 
-def content(prompt: str, answer: str, meta: dict[str, object] | None = None, steps: object = STEPS) -> TraceContent:
+def content(prompt: str, answer: str, meta: Any = None, steps: object = STEPS) -> TraceContent:
     return TraceContent(prompt=prompt, final_answer=answer, steps=steps, meta=meta)
 
 
@@ -48,9 +50,9 @@ def test_answer_match_uses_expected_answer_with_evaluation_normalisation() -> No
 )
 def test_answer_match_cannot_verify_without_anything_to_check(meta: object) -> None:
     with pytest.raises(CannotVerify, match="^cannot verify: "):
-        get_scorer("answer_match")(content("Tell me a story.", "Once", meta=meta))  # type: ignore[arg-type]
+        get_scorer("answer_match")(content("Tell me a story.", "Once", meta=meta))
     with pytest.raises(CannotVerify):
-        get_scorer("tunix_reward")(content("Tell me a story.", "Once", meta=meta))  # type: ignore[arg-type]
+        get_scorer("tunix_reward")(content("Tell me a story.", "Once", meta=meta))
 
 
 def test_format_match_checks_the_trained_completion() -> None:

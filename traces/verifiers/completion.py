@@ -13,8 +13,11 @@ CONTROL_TOKENS = ("<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>")
 
 
 class ReasoningContent(Protocol):
-    final_answer: str
-    steps: Any
+    @property
+    def final_answer(self) -> str: ...
+
+    @property
+    def steps(self) -> Any: ...
 
 
 def clean(text: str) -> str:
