@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.utils import timezone
 
 from traces.models import Trace
@@ -49,6 +50,9 @@ def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield browser.new_page()
         finally:
             browser.close()
+            # ORM calls made while Playwright's loop runs get their own connection: close it,
+            # or PostgreSQL cannot drop the test database at the end of the run.
+            connections.close_all()
 
 
 def _trace(prompt: str, minutes_ago: int, status: str = "pending", source: str = "browser") -> Trace:
