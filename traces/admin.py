@@ -21,8 +21,8 @@ from django.utils.http import urlencode
 
 from datasets.services import dataset_build
 from datasets.services.build import LIMIT_MAX, NAME_PATTERN
-from traces import admin_views, selectors, services
-from traces.filters import has_duplicates
+from traces import admin_views, bulk, selectors, services
+from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
 from tunix_rt.errors import DomainError
@@ -43,55 +43,6 @@ class TraceAdminForm(forms.ModelForm):
     class Meta:
         model = Trace
         fields = ["status", "tags", "notes"]
-
-
-class VerdictFilter(admin.SimpleListFilter):
-    """Traces by their latest stored verdict of one verifier (1.0 right, 0.0 wrong)."""
-
-    annotation = ""
-    wrong_label = ""
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("wrong", self.wrong_label), ("right", "Passed"), ("unscored", "Not verified yet")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> QuerySet[Trace] | None:
-        value = self.value()
-        if value == "wrong":
-            return queryset.filter(**{self.annotation: 0.0})
-        if value == "right":
-            return queryset.filter(**{self.annotation: 1.0})
-        if value == "unscored":
-            return queryset.filter(**{f"{self.annotation}__isnull": True})
-        return None
-
-
-class AnswerVerdictFilter(VerdictFilter):
-    title = "answer (answer_match)"
-    parameter_name = "answer"
-    annotation = "latest_answer_match"
-    wrong_label = "Answer wrong"
-
-
-class FormatVerdictFilter(VerdictFilter):
-    title = "format (format_match)"
-    parameter_name = "format"
-    annotation = "latest_format_match"
-    wrong_label = "Format broken"
-
-
-class HasDuplicatesFilter(admin.SimpleListFilter):
-    title = "exact duplicates"
-    parameter_name = "duplicates"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Has duplicates"), ("no", "Unique")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> QuerySet[Trace] | None:
-        if self.value() == "yes":
-            return queryset.filter(has_duplicates())
-        if self.value() == "no":
-            return queryset.filter(~has_duplicates())
-        return None
 
 
 def _verdict(value: float | None) -> str:
@@ -232,7 +183,7 @@ class TraceAdmin(admin.ModelAdmin):
         services.traces_delete(traces=queryset)
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Trace], done: str, **change: Any) -> None:
-        result = services.traces_bulk_update(traces=queryset, actor=request.user, **change)
+        result = bulk.traces_bulk_update(traces=queryset, actor=request.user, **change)
         self.message_user(request, f"{done} {result.changed} of {result.matched} trace(s).", messages.SUCCESS)
 
     @admin.action(description="Approve selected traces")
@@ -280,13 +231,13 @@ class TraceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Score selected traces with baseline")
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        result = services.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
+        result = bulk.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
         self.message_user(request, f"Scored {result.scored} trace(s) with baseline.", messages.SUCCESS)
 
     @admin.action(description="Verify selected traces (answer, format, Tunix reward)")
     def verify(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         for criteria in VERIFIERS:
-            result = services.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)
+            result = bulk.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)
             text = f"{criteria}: scored {result.scored} trace(s)"
             if result.skipped:
                 text += f", skipped {result.skipped} that cannot be verified"
@@ -294,7 +245,7 @@ class TraceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Keep the oldest of each duplicate group, reject the rest")
     def keep_oldest_duplicate(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        result = services.traces_reject_duplicates(traces=queryset, actor=request.user)
+        result = bulk.traces_reject_duplicates(traces=queryset, actor=request.user)
         self.message_user(request, f"Rejected {result.changed} duplicate trace(s).", messages.SUCCESS)
 
     @admin.action(description="Compare two selected traces")

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets.formats import ExportOptions, get_format, render_line
-from traces import generation, near_duplicates, selectors, services, ungar
+from traces import bulk, generation, near_duplicates, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
 from traces.models import Trace
@@ -111,7 +111,7 @@ class TraceViewSet(viewsets.GenericViewSet[Trace]):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         traces = selectors.traces_matching(filters=data.get("filters"), ids=data.get("ids"))
-        result = services.traces_bulk_update(
+        result = bulk.traces_bulk_update(
             traces=traces,
             status=data.get("status"),
             add_tags=data.get("add_tags", []),

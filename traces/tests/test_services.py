@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from traces import selectors, services
+from traces import bulk, selectors, services
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.tests.factories import TraceFactory, make_payload
 from tunix_rt.errors import InvalidInput
@@ -89,13 +89,13 @@ def test_update_curation_sets_tags_and_keeps_content() -> None:
 def test_bulk_update_sets_status_and_tags_and_counts_changes() -> None:
     traces = TraceFactory.create_batch(3)
     services.trace_update_curation(trace=traces[0], tags=["gold"], status="rejected")
-    result = services.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold", "x"])
+    result = bulk.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold", "x"])
     assert (result.matched, result.changed) == (3, 3)
     assert set(Trace.objects.values_list("status", flat=True)) == {"rejected"}
     assert Tag.objects.get(name="gold").traces.count() == 3 and Tag.objects.get(name="x").traces.count() == 3
-    again = services.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold"])
+    again = bulk.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold"])
     assert (again.matched, again.changed) == (3, 0)
-    removed = services.traces_bulk_update(traces=Trace.objects.filter(pk=traces[1].pk), remove_tags=["x", "gone"])
+    removed = bulk.traces_bulk_update(traces=Trace.objects.filter(pk=traces[1].pk), remove_tags=["x", "gone"])
     assert (removed.matched, removed.changed) == (1, 1)
     assert sorted(t.name for t in Trace.objects.get(pk=traces[1].pk).tags.all()) == ["gold"]
 
@@ -106,22 +106,22 @@ def test_bulk_update_query_count_does_not_grow(size: int, django_assert_num_quer
     traces = selectors.traces_matching(filters={"meta__level": "easy"})
     # COUNT, two tag upserts, UPDATE updated_at, UPDATE status, INSERT ... SELECT, DELETE, savepoint pair
     with django_assert_num_queries(9):
-        result = services.traces_bulk_update(traces=traces, status="approved", add_tags=["a", "b"], remove_tags=["c"])
+        result = bulk.traces_bulk_update(traces=traces, status="approved", add_tags=["a", "b"], remove_tags=["c"])
     assert (result.matched, result.changed) == (size, size)
     assert Trace.objects.filter(status="approved", tags__name="b").count() == size
 
 
 def test_bulk_update_refuses_no_operation_and_clashing_tags() -> None:
     with pytest.raises(InvalidInput, match="at least one operation"):
-        services.traces_bulk_update(traces=Trace.objects.all())
+        bulk.traces_bulk_update(traces=Trace.objects.all())
     with pytest.raises(InvalidInput):
-        services.traces_bulk_update(traces=Trace.objects.all(), add_tags=["a"], remove_tags=["a"])
+        bulk.traces_bulk_update(traces=Trace.objects.all(), add_tags=["a"], remove_tags=["a"])
 
 
 def test_bulk_score_skips_traces_that_cannot_be_verified() -> None:
     TraceFactory.create(prompt="What is 2 + 3?", final_answer="5")
     TraceFactory.create(prompt="Tell me a story.", final_answer="Once")
-    result = services.traces_bulk_update(traces=Trace.objects.all(), score="answer_match")
+    result = bulk.traces_bulk_update(traces=Trace.objects.all(), score="answer_match")
     assert (result.matched, result.changed, result.scored, result.skipped) == (2, 0, 1, 1)
     assert list(Score.objects.values_list("criteria", "score")) == [("answer_match", 1.0)]
 
@@ -131,7 +131,7 @@ def test_reject_duplicates_keeps_the_oldest_of_each_group() -> None:
     oldest = TraceFactory.create(prompt="same", final_answer="1", created_at=now - timedelta(hours=2))
     newer = TraceFactory.create(prompt="same", final_answer="1", created_at=now - timedelta(hours=1))
     unique = TraceFactory.create(prompt="alone", final_answer="1")
-    result = services.traces_reject_duplicates(traces=Trace.objects.filter(pk__in=[newer.pk, unique.pk]))
+    result = bulk.traces_reject_duplicates(traces=Trace.objects.filter(pk__in=[newer.pk, unique.pk]))
     assert result.changed == 1
     statuses = dict(Trace.objects.values_list("pk", "status"))
     assert statuses == {oldest.pk: "pending", newer.pk: "rejected", unique.pk: "pending"}
