@@ -1,4 +1,8 @@
-"""Curation UI: every change goes through ``traces.services``."""
+"""Curation UI: every change goes through ``traces.services``.
+
+Actions work on "Select all N" over any number of traces: their intermediate forms post
+back the changelist's filters (the URL) and ``select_across``, never the matched ids.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,22 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from datasets.services import dataset_build
-from datasets.services.build import LIMIT_MAX, NAME_PATTERN
-from traces import selectors, services
+from traces import admin_views, bulk, selectors, services
 from traces.admin_deletes import HeldTraceDeleteMixin
+from traces.admin_extensions import trace_actions_for
+from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter, SourceListFilter
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.serializers import TAG_PATTERN
-from tunix_rt.errors import DomainError
+
+VERIFIERS = ("answer_match", "format_match", "tunix_reward")
 
 
 class TagForm(forms.Form):
     tag = forms.RegexField(regex=TAG_PATTERN, max_length=64, help_text="Letters, digits, '_', '.', ':' and '-'.")
-
-
-class BuildDatasetForm(forms.Form):
-    name = forms.RegexField(regex=NAME_PATTERN, max_length=128, help_text="Letters, digits, '.', '_' and '-'.")
-    version = forms.RegexField(regex=NAME_PATTERN, max_length=64, help_text="The dataset key is name-version.")
 
 
 class TraceAdminForm(forms.ModelForm):
@@ -40,26 +39,22 @@ class TraceAdminForm(forms.ModelForm):
         fields = ["status", "tags", "notes"]
 
 
-class SourceListFilter(admin.AllValuesFieldListFilter):
-    """The distinct sources, with "(none)" for traces whose meta names no source."""
-
-    def choices(self, changelist: Any) -> Any:
-        for choice in super().choices(changelist):
-            display = str(choice["display"])
-            if display == "" or display.startswith(" ("):  # the empty source, with or without its facet count
-                choice["display"] = "(none)" + display
-            yield choice
+def _verdict(value: float | None) -> str:
+    return "–" if value is None else ("✓" if value >= 1.0 else "✗")
 
 
 @admin.register(Trace)
 class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     form = TraceAdminForm
+    change_list_template = "admin/traces/trace/change_list.html"
     list_display = [
         "excerpt",
         "source",
         "status",
         "step_count",
         "baseline_score",
+        "answer_verdict",
+        "format_verdict",
         "tag_list",
         "creator",
         "created_at",
@@ -68,7 +63,9 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         "status",
         ("source", SourceListFilter),
         "tags",
-        "created_at",
+        AnswerVerdictFilter,
+        FormatVerdictFilter,
+        HasDuplicatesFilter,
         ("created_by", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["prompt", "final_answer"]
@@ -76,7 +73,16 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     filter_horizontal = ["tags"]
-    actions = ["approve", "reject", "add_tag", "score_baseline", "compare_two", "build_dataset"]
+    actions = [
+        "approve",
+        "reject",
+        "add_tag",
+        "remove_tag",
+        "score_baseline",
+        "verify",
+        "keep_oldest_duplicate",
+        "compare_two",
+    ]
     readonly_fields = [
         "id",
         "created_at",
@@ -122,14 +128,22 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         text = getattr(obj, "prompt_excerpt", "")
         return text if len(text) < 80 else text[:79] + "…"
 
+    @admin.display(description="created by", ordering="created_by__username")
+    def creator(self, obj: Trace) -> str:
+        return getattr(obj, "created_by_name", None) or "–"
+
     @admin.display(description="baseline", ordering="latest_baseline")
     def baseline_score(self, obj: Trace) -> str:
         value = getattr(obj, "latest_baseline", None)
         return "–" if value is None else f"{value:.2f}"
 
-    @admin.display(description="created by", ordering="created_by__username")
-    def creator(self, obj: Trace) -> str:
-        return getattr(obj, "created_by_name", None) or "–"
+    @admin.display(description="answer", ordering="latest_answer_match")
+    def answer_verdict(self, obj: Trace) -> str:
+        return _verdict(getattr(obj, "latest_answer_match", None))
+
+    @admin.display(description="format", ordering="latest_format_match")
+    def format_verdict(self, obj: Trace) -> str:
+        return _verdict(getattr(obj, "latest_format_match", None))
 
     @admin.display(description="tags")
     def tag_list(self, obj: Trace) -> str:
@@ -173,47 +187,78 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         data = form.cleaned_data
         services.trace_update_curation(
-            trace=selectors.trace_get(
-                trace_id=form.instance.pk
-            ),  # as stored: the form has already changed the instance
+            trace=selectors.trace_get(trace_id=form.instance.pk),  # as stored, before the form's changes
             status=data["status"],
             notes=data["notes"],
             tags=[t.name for t in data["tags"]],
             actor=request.user,
         )
 
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[Trace], done: str, **change: Any) -> None:
+        result = bulk.traces_bulk_update(traces=queryset, actor=request.user, **change)
+        self.message_user(request, f"{done} {result.changed} of {result.matched} trace(s).", messages.SUCCESS)
+
     @admin.action(description="Approve selected traces", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.APPROVED, actor=request.user)
-        self.message_user(request, f"Approved {count} trace(s).", messages.SUCCESS)
+        self._bulk(request, queryset, "Approved", status=TraceStatus.APPROVED)
 
     @admin.action(description="Reject selected traces", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_set_status(traces=queryset, status=TraceStatus.REJECTED, actor=request.user)
-        self.message_user(request, f"Rejected {count} trace(s).", messages.SUCCESS)
+        self._bulk(request, queryset, "Rejected", status=TraceStatus.REJECTED)
 
-    @admin.action(description="Add a tag to selected traces", permissions=["change"])
-    def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
-        form = TagForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            count = services.traces_add_tag(traces=queryset, tag=form.cleaned_data["tag"], actor=request.user)
-            self.message_user(request, f"Tagged {count} trace(s) with {form.cleaned_data['tag']!r}.", messages.SUCCESS)
-            return None
+    def intermediate_page(
+        self, request: HttpRequest, queryset: QuerySet[Trace], *, action: str, title: str, form: forms.Form
+    ) -> HttpResponse:
+        """The action's form; it posts back the page's ids and ``select_across``, the URL keeps the filters."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Add a tag",
+            "title": title,
             "form": form,
-            "queryset": queryset,
-            "action": "add_tag",
+            "count": queryset.count(),
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across") == "1",
+            "action": action,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return render(request, "admin/traces/trace/action_form.html", context)
 
+    @admin.action(description="Add a tag to selected traces", permissions=["change"])
+    def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            tag = form.cleaned_data["tag"]
+            self._bulk(request, queryset, f"Tagged with {tag!r}:", add_tags=[tag])
+            return None
+        return self.intermediate_page(request, queryset, action="add_tag", title="Add a tag", form=form)
+
+    @admin.action(description="Remove a tag from selected traces", permissions=["change"])
+    def remove_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
+        form = TagForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            tag = form.cleaned_data["tag"]
+            self._bulk(request, queryset, f"Removed {tag!r} from", remove_tags=[tag])
+            return None
+        return self.intermediate_page(request, queryset, action="remove_tag", title="Remove a tag", form=form)
+
     @admin.action(description="Score selected traces with baseline", permissions=["change"])
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
-        count = services.traces_score(traces=queryset, criteria="baseline", actor=request.user)
-        self.message_user(request, f"Scored {count} trace(s) with baseline.", messages.SUCCESS)
+        result = bulk.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
+        self.message_user(request, f"Scored {result.scored} trace(s) with baseline.", messages.SUCCESS)
+
+    @admin.action(description="Verify selected traces (answer, format, Tunix reward)", permissions=["change"])
+    def verify(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        for criteria in VERIFIERS:
+            result = bulk.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)
+            text = f"{criteria}: scored {result.scored} trace(s)"
+            if result.skipped:
+                text += f", skipped {result.skipped} that cannot be verified"
+            self.message_user(request, text + ".", messages.SUCCESS)
+
+    @admin.action(description="Keep the oldest of each duplicate group, reject the rest", permissions=["change"])
+    def keep_oldest_duplicate(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
+        result = bulk.traces_reject_duplicates(traces=queryset, actor=request.user)
+        self.message_user(request, f"Rejected {result.changed} duplicate trace(s).", messages.SUCCESS)
 
     @admin.action(description="Compare two selected traces")
     def compare_two(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
@@ -224,62 +269,25 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         url = reverse("admin:traces_trace_compare")
         return HttpResponseRedirect(f"{url}?{urlencode({'base': str(ids[0]), 'other': str(ids[1])})}")
 
-    @admin.action(description="Build dataset from selection", permissions=["build_dataset"])
-    def build_dataset(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
-        form = BuildDatasetForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            ids = list(queryset.values_list("id", flat=True)[: LIMIT_MAX + 1])
-            if len(ids) > LIMIT_MAX:
-                self.message_user(request, f"Select at most {LIMIT_MAX} traces for one dataset.", messages.ERROR)
-                return None
-            try:
-                dataset = dataset_build(
-                    name=form.cleaned_data["name"],
-                    version=form.cleaned_data["version"],
-                    limit=len(ids),
-                    trace_ids=ids,
-                    actor=request.user,
-                )
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-                return None
-            url = reverse("admin:datasets_dataset_change", args=[dataset.pk])
-            message = format_html('Built dataset <a href="{}">{}</a> with {} trace(s).', url, dataset.key, len(ids))
-            self.message_user(request, message, messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Build a dataset from the selected traces",
-            "form": form,
-            "queryset": queryset,
-            "action": "build_dataset",
-            "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return render(request, "admin/traces/trace/action_form.html", context)
-
-    def has_build_dataset_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("datasets.add_dataset"))
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """The trace actions plus those other apps registered (``traces.admin_extensions``)."""
+        actions = super().get_actions(request)
+        for extra in trace_actions_for(request):
+            actions[extra.name] = (extra.function, extra.name, extra.description)
+        return actions
 
     def get_urls(self) -> list[Any]:
-        extra = [path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare")]
+        extra = [
+            path("compare/", self.admin_site.admin_view(self.compare_view), name="traces_trace_compare"),
+            path("review/", self.admin_site.admin_view(self.review_view), name="traces_trace_review"),
+        ]
         return extra + super().get_urls()
 
     def compare_view(self, request: HttpRequest) -> HttpResponse:
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "title": "Compare traces",
-            "opts": self.model._meta,
-        }
-        try:
-            context["sides"] = selectors.trace_compare(
-                base_id=selectors.parse_trace_id(request.GET.get("base", "")),
-                other_id=selectors.parse_trace_id(request.GET.get("other", "")),
-            )
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:traces_trace_changelist"))
-        return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+        return admin_views.compare(self, request)
+
+    def review_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_views.review(self, request)
 
 
 @admin.register(Tag)

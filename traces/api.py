@@ -14,17 +14,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets.formats import ExportOptions, get_format, render_line
-from traces import generation, selectors, services, ungar
+from traces import bulk, generation, near_duplicates, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
 from traces.holders import HOLDER_KEYS_MAX, holdings_warning
 from traces.models import Trace
 from traces.serializers import (
+    DuplicateGroupSerializer,
+    DuplicateListOutputSerializer,
     GenerateInputSerializer,
     GenerateOutputSerializer,
     GeneratorSerializer,
+    SimilarOutputSerializer,
+    SimilarQuerySerializer,
     TraceBatchInputSerializer,
     TraceBatchOutputSerializer,
+    TraceBulkInputSerializer,
+    TraceBulkOutputSerializer,
     TraceCompareOutputSerializer,
     TraceCompareQuerySerializer,
     TraceCreatedSerializer,
@@ -79,6 +85,9 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         "destroy": TraceDetailSerializer,
         "score": TraceScoreInputSerializer,
         "compare": TraceCompareOutputSerializer,
+        "bulk": TraceBulkInputSerializer,
+        "duplicates": DuplicateGroupSerializer,
+        "similar": SimilarQuerySerializer,
     }
     write_role = CURATOR
     filter_backends = [DjangoFilterBackend]
@@ -132,6 +141,53 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         body = {"created_count": len(traces), "traces": TraceCreatedSerializer(traces, many=True).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=TraceBulkInputSerializer,
+        responses={200: TraceBulkOutputSerializer},
+        summary="Change status, tags or scores of every trace matching filters and/or ids",
+    )
+    @action(detail=False, methods=["post"], url_path="bulk", filter_backends=[])
+    def bulk(self, request: Request) -> Response:
+        incoming = TraceBulkInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        traces = selectors.traces_matching(filters=data.get("filters"), ids=data.get("ids"))
+        result = bulk.traces_bulk_update(
+            traces=traces,
+            status=data.get("status"),
+            add_tags=data.get("add_tags", []),
+            remove_tags=data.get("remove_tags", []),
+            score=data.get("score"),
+            actor=request.user,
+        )
+        return Response(TraceBulkOutputSerializer(result).data)
+
+    @extend_schema(
+        parameters=[PageQuerySerializer],
+        responses={200: DuplicateListOutputSerializer},
+        summary="Groups of traces with the same content, largest first",
+    )
+    @action(detail=False, methods=["get"], url_path="duplicates", filter_backends=[])
+    def duplicates(self, request: Request) -> Response:
+        page = page_of(selectors.duplicate_groups(), request.query_params)
+        ids = selectors.duplicate_group_ids(hashes=[row["content_hash"] for row in page.rows])
+        groups = [{**row, "trace_ids": ids[row["content_hash"]]} for row in page.rows]
+        return Response({"data": DuplicateGroupSerializer(groups, many=True).data, "pagination": page.pagination})
+
+    @extend_schema(
+        parameters=[SimilarQuerySerializer],
+        responses={200: SimilarOutputSerializer},
+        summary="Traces whose prompt is nearly the same (MinHash estimate of Jaccard similarity)",
+    )
+    @action(detail=True, methods=["get"], url_path="similar", filter_backends=[])
+    def similar(self, request: Request, pk: str) -> Response:
+        trace = selectors.trace_get(trace_id=pk)
+        query = SimilarQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = near_duplicates.trace_similar(trace=trace, **query.validated_data)
+        return Response(SimilarOutputSerializer({"data": found}).data)
+
+    @extend_schema(responses={200: TraceDetailSerializer})
     @extend_schema(responses={200: TraceDetailSerializer}, summary="One trace with its payload and curation fields")
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
@@ -178,7 +234,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
     @extend_schema(
         parameters=[TraceCompareQuerySerializer],
         responses={200: TraceCompareOutputSerializer, 404: OpenApiResponse(description="A side is missing.")},
-        summary="Two traces side by side with their baseline scores",
+        summary="Two traces side by side with their baseline scores and step-level diff",
     )
     @action(detail=False, methods=["get"], url_path="compare", filter_backends=[])
     def compare(self, request: Request) -> Response:

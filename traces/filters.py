@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from traces.models import Trace, TraceStatus
@@ -34,6 +35,28 @@ def filter_meta(queryset: QuerySet[Trace], conditions: dict[str, Any]) -> QueryS
     return queryset
 
 
+def has_duplicates() -> Exists:
+    """True for a trace whose ``content_hash`` another trace shares (an indexed lookup per row)."""
+    return Exists(Trace.objects.filter(content_hash=OuterRef("content_hash")).exclude(pk=OuterRef("pk")))
+
+
+FILTER_KEYS = ("source", "status", "tag", "created_after", "created_before", "q", "has_duplicates")
+
+
+def filter_traces(queryset: QuerySet[Trace], filters: dict[str, Any]) -> QuerySet[Trace]:
+    """Applies list-endpoint filters given as a JSON object; an unknown key or a bad value is a ValidationError."""
+    unknown = sorted(k for k in filters if k not in FILTER_KEYS and not k.startswith("meta__"))
+    if unknown:
+        valid = ", ".join(FILTER_KEYS)
+        raise ValidationError({"filters": [f"Unknown filter {unknown[0]!r}; valid: {valid} and meta__<key>."]})
+    data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in filters.items()}
+    filterset = TraceFilterSet(data=data, queryset=queryset)
+    if not filterset.is_valid():
+        errors = {k: [str(m) for m in v] for k, v in filterset.errors.items()}
+        raise ValidationError({"filters": [f"{k}: {' '.join(v)}" for k, v in errors.items()]})
+    return filterset.qs
+
+
 def _query_value_candidates(raw: str) -> list[Any]:
     """A query-string value matches the JSON string itself or the finite JSON number or boolean it spells."""
     scalar = query_json_scalar(raw)
@@ -49,6 +72,10 @@ class TraceFilterSet(StrictFilterSet):
     q = django_filters.CharFilter(
         method="filter_text", max_length=1_000, help_text="Text in the prompt or the final answer."
     )
+    has_duplicates = django_filters.BooleanFilter(
+        method="filter_has_duplicates",
+        help_text="Content (`content_hash`) stored more than once.",
+    )
 
     class Meta:
         model = Trace
@@ -56,6 +83,10 @@ class TraceFilterSet(StrictFilterSet):
 
     def filter_text(self, queryset: QuerySet[Trace], name: str, value: str) -> QuerySet[Trace]:
         return queryset.filter(Q(prompt__icontains=value) | Q(final_answer__icontains=value))
+
+    def filter_has_duplicates(self, queryset: QuerySet[Trace], name: str, value: bool) -> QuerySet[Trace]:
+        condition = has_duplicates()
+        return queryset.filter(condition if value else ~condition)
 
     def filter_queryset(self, queryset: QuerySet[Trace]) -> QuerySet[Trace]:
         queryset = super().filter_queryset(queryset)

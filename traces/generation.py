@@ -11,7 +11,14 @@ from django.conf import settings
 from django.db import transaction
 
 from traces import ungar
-from traces.generators import InvalidGeneratorOption, UnknownGenerator, generate, get_generator
+from traces.generators import (
+    InvalidGeneratorOption,
+    NotEnoughDistinctPrompts,
+    UnknownGenerator,
+    distinct_prompts,
+    generate,
+    get_generator,
+)
 from traces.services import traces_import_batch
 from traces.types import TracePayload
 from tunix_rt.errors import InvalidInput, NotFound
@@ -44,12 +51,42 @@ def traces_persist(*, payloads: Sequence[dict[str, Any]], actor: Any = None) -> 
     return ids
 
 
-def traces_generate(
-    *, name: str, count: int, seed: int, level: str | None = None, persist: bool = True, actor: Any = None
-) -> GenerationResult:
-    """The same name, count, seed and level always give the same payloads; ``persist`` stores them."""
+def _unique_payloads(*, name: str, count: int, seed: int, level: str | None) -> list[dict[str, Any]]:
+    """``count`` payloads with distinct content (a generator's content follows from its prompt)."""
+    generator = get_generator(name)
+    space = generator.prompt_space_size(level=level)
+    if count > space:
+        label = f"{name!r} level {level or generator.options['default_level']!r}"
+        raise InvalidInput(
+            f"{label} holds {space} distinct traces; {count} requested (unique: false allows repeats).",
+            field="count",
+        )
     try:
-        payloads = generate(name=name, count=count, seed=seed, level=level)
+        return distinct_prompts(name=name, count=count, seed=seed, level=level)
+    except NotEnoughDistinctPrompts as exc:
+        raise InvalidInput(str(exc), field="count") from None
+
+
+def traces_generate(
+    *,
+    name: str,
+    count: int,
+    seed: int,
+    level: str | None = None,
+    persist: bool = True,
+    unique: bool = True,
+    actor: Any = None,
+) -> GenerationResult:
+    """The same name, count, seed, level and ``unique`` always give the same payloads; ``persist`` stores them.
+
+    With ``unique`` (the default) one call never emits the same content twice: the stream is
+    read past repeats, and a count above what the level holds is ``InvalidInput`` naming it.
+    """
+    try:
+        if unique:
+            payloads = _unique_payloads(name=name, count=count, seed=seed, level=level)
+        else:
+            payloads = generate(name=name, count=count, seed=seed, level=level)
     except UnknownGenerator as exc:
         raise NotFound(str(exc)) from None
     except InvalidGeneratorOption as exc:

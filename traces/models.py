@@ -75,3 +75,23 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criteria}={self.score} for {self.trace_id}"
+
+
+class TraceSignature(models.Model):
+    """The MinHash signature of a trace's prompt (``traces.similarity``), written with the trace."""
+
+    trace = models.OneToOneField(Trace, on_delete=models.CASCADE, primary_key=True, related_name="signature")
+    minhash = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"signature of {self.trace_id}"
+
+
+class TraceBand(models.Model):
+    """One LSH band key of a trace's signature; traces sharing a key are near-duplicate candidates."""
+
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="bands")
+    key = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"band {self.key} of {self.trace_id}"

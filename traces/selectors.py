@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db.models import Exists, F, FloatField, OuterRef, Prefetch, QuerySet, Subquery
-from django.db.models.functions import Length, Substr
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models.functions import Length, RowNumber, Substr
 
-from traces.filters import filter_meta
+from traces.diff import trace_diff
+from traces.filters import filter_meta, filter_traces
 from traces.models import Score, Tag, Trace
+from traces.scoring import get_scorer
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
 
@@ -51,6 +53,18 @@ def traces_with_status(*, status: str | None = None) -> QuerySet[Trace]:
     return traces if status is None else traces.filter(status=status)
 
 
+def traces_matching(
+    *, filters: dict[str, Any] | None = None, ids: Sequence[uuid.UUID] | None = None
+) -> QuerySet[Trace]:
+    """Traces in ``ids`` (when given) that match the list endpoint's ``filters`` (when given)."""
+    traces = Trace.objects.all()
+    if ids is not None:
+        traces = traces.filter(pk__in=list(ids))
+    if filters is not None:
+        traces = filter_traces(traces, filters)
+    return traces
+
+
 def trace_get(*, trace_id: Any) -> Trace:
     """One trace with its tags; a missing or malformed id is ``NotFound``."""
     key = parse_trace_id(trace_id)
@@ -65,23 +79,57 @@ def trace_scores(*, trace: Trace) -> QuerySet[Score]:
 
 
 def traces_for_admin() -> QuerySet[Trace]:
-    """The admin changelist: excerpt, step count, tags and latest baseline score in two queries."""
+    """The admin changelist: excerpt, step count, tags, latest baseline score and verdicts in two queries."""
     return (
         Trace.objects.defer("steps", "final_answer", "notes", "prompt")
         .annotate(
             prompt_excerpt=Substr("prompt", 1, 80),
             latest_baseline=latest_score_subquery(),
             created_by_name=F("created_by__username"),
+            latest_answer_match=latest_score_subquery("answer_match"),
+            latest_format_match=latest_score_subquery("format_match"),
         )
         .prefetch_related(_tags_prefetch())
     )
 
 
-def trace_compare(*, base_id: Any, other_id: Any) -> dict[str, dict[str, Any]]:
-    """Both traces with their baseline score, computed now and not stored."""
-    from traces.scoring import get_scorer
+DUPLICATE_IDS_MAX = 1_000
 
-    sides: dict[str, dict[str, Any]] = {}
+
+def duplicate_groups() -> QuerySet[Any]:
+    """``{"content_hash", "count"}`` of every hash stored more than once, largest group first, then by hash."""
+    return (
+        Trace.objects.order_by()
+        .values("content_hash")
+        .annotate(count=Count("id"))
+        .filter(count__gt=1)
+        .order_by("-count", "content_hash")
+    )
+
+
+def duplicate_group_ids(*, hashes: Sequence[str]) -> dict[str, list[uuid.UUID]]:
+    """The ids of each group, oldest first, at most ``DUPLICATE_IDS_MAX`` per group, in one query."""
+    rows = (
+        Trace.objects.filter(content_hash__in=list(hashes))
+        .annotate(rank=Window(RowNumber(), partition_by=F("content_hash"), order_by=[F("created_at"), F("id")]))
+        .filter(rank__lte=DUPLICATE_IDS_MAX)
+        .order_by("content_hash", "created_at", "id")
+        .values_list("content_hash", "id")
+    )
+    groups: dict[str, list[uuid.UUID]] = {h: [] for h in hashes}
+    for content_hash, trace_id in rows:
+        groups[content_hash].append(trace_id)
+    return groups
+
+
+def trace_duplicate_count(*, trace: Trace) -> int:
+    """How many other traces hold exactly this content."""
+    return Trace.objects.filter(content_hash=trace.content_hash).exclude(pk=trace.pk).count()
+
+
+def trace_compare(*, base_id: Any, other_id: Any) -> dict[str, Any]:
+    """Both traces with their baseline score, computed now and not stored, and their step-level ``diff``."""
+    sides: dict[str, Any] = {}
     for side, trace_id in (("base", base_id), ("other", other_id)):
         trace = Trace.objects.filter(id=trace_id).first()
         if trace is None:
@@ -90,9 +138,11 @@ def trace_compare(*, base_id: Any, other_id: Any) -> dict[str, dict[str, Any]]:
             "id": trace.id,
             "created_at": trace.created_at,
             "trace_version": trace.trace_version,
-            "score": get_scorer("baseline")(trace.steps).score,
+            "status": trace.status,
+            "score": get_scorer("baseline")(trace).score,
             "payload": trace,
         }
+    sides["diff"] = trace_diff(sides["base"]["payload"], sides["other"]["payload"])
     return sides
 
 

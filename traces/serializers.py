@@ -181,12 +181,7 @@ class TraceCurationInputSerializer(serializers.Serializer[Any]):
     notes = StrictCharField(required=False, allow_blank=True, max_length=10_000)
 
     def validate_tags(self, tags: list[str]) -> list[str]:
-        bad = [t for t in tags if not TAG_PATTERN.match(t)]
-        if bad:
-            raise serializers.ValidationError(
-                f"Tags may use letters, digits, '_', '.', ':' and '-' (1..64 characters): {bad[0]!r}."
-            )
-        return sorted(set(tags))
+        return check_tags(tags)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         initial = self.initial_data if isinstance(self.initial_data, dict) else {}
@@ -224,12 +219,102 @@ class TraceCompareSideSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     score = serializers.FloatField()
     trace_version = serializers.CharField()
+    status = serializers.ChoiceField(choices=TraceStatus.choices)
     payload = TracePayloadSerializer()
+
+
+class DiffStepSerializer(serializers.Serializer[Any]):
+    n = serializers.IntegerField(help_text="1-based step number on that side.")
+    type = serializers.CharField()
+    content = serializers.CharField()
+
+
+class DiffRowSerializer(serializers.Serializer[Any]):
+    op = serializers.ChoiceField(choices=["equal", "changed", "removed", "added"])
+    base = DiffStepSerializer(allow_null=True)
+    other = DiffStepSerializer(allow_null=True)
+
+
+class TraceDiffSerializer(serializers.Serializer[Any]):
+    prompt_equal = serializers.BooleanField()
+    final_answer_equal = serializers.BooleanField()
+    steps = DiffRowSerializer(many=True)
 
 
 class TraceCompareOutputSerializer(serializers.Serializer[Any]):
     base = TraceCompareSideSerializer()
     other = TraceCompareSideSerializer()
+    diff = TraceDiffSerializer()
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    bad = [t for t in tags if not TAG_PATTERN.match(t)]
+    if bad:
+        raise serializers.ValidationError(
+            f"Tags may use letters, digits, '_', '.', ':' and '-' (1..64 characters): {bad[0]!r}."
+        )
+    return sorted(set(tags))
+
+
+BULK_IDS_MAX = 10_000
+
+
+class TraceBulkInputSerializer(serializers.Serializer[Any]):
+    filters = serializers.DictField(
+        required=False, help_text="The list endpoint's filters (`source`, `status`, `tag`, `q`, `meta__<key>`, ...)."
+    )
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=BULK_IDS_MAX)
+    status = serializers.ChoiceField(choices=TraceStatus.choices, required=False)
+    add_tags = serializers.ListField(child=StrictCharField(min_length=1, max_length=64), required=False, max_length=100)
+    remove_tags = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=64), required=False, max_length=100
+    )
+    score = serializers.ChoiceField(choices=criteria_names(), required=False, help_text="Criteria to score with.")
+
+    def validate_add_tags(self, tags: list[str]) -> list[str]:
+        return check_tags(tags)
+
+    def validate_remove_tags(self, tags: list[str]) -> list[str]:
+        return check_tags(tags)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "filters" not in attrs and "ids" not in attrs:
+            raise serializers.ValidationError("Give filters and/or ids; filters {} selects every trace.")
+        if not any(attrs.get(k) for k in ("status", "add_tags", "remove_tags", "score")):
+            raise serializers.ValidationError("Give at least one operation: status, add_tags, remove_tags or score.")
+        return attrs
+
+
+class TraceBulkOutputSerializer(serializers.Serializer[Any]):
+    matched = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text="Traces whose status or tags changed.")
+    scored = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Traces the criteria could not verify.")
+
+
+class DuplicateGroupSerializer(serializers.Serializer[Any]):
+    content_hash = serializers.CharField()
+    count = serializers.IntegerField()
+    trace_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Oldest first, at most 1,000.")
+
+
+class DuplicateListOutputSerializer(serializers.Serializer[Any]):
+    data = DuplicateGroupSerializer(many=True)  # type: ignore[assignment]
+    pagination = PaginationSerializer()
+
+
+class SimilarQuerySerializer(QuerySerializer):
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class SimilarTraceSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    similarity = serializers.FloatField()
+
+
+class SimilarOutputSerializer(serializers.Serializer[Any]):
+    data = SimilarTraceSerializer(many=True)  # type: ignore[assignment]
 
 
 class GeneratorSerializer(serializers.Serializer[Any]):
@@ -254,6 +339,7 @@ class GenerateInputSerializer(serializers.Serializer[Any]):
         help_text="A level of this generator (its `options.levels`); null for its default level.",
     )
     persist = serializers.BooleanField(default=True)
+    unique = serializers.BooleanField(default=True, help_text="Never emit the same content twice in one call.")
 
 
 class GenerateOutputSerializer(serializers.Serializer[Any]):

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from traces.holders import Holding, trace_holdings
 from traces.models import Score, Tag, Trace, TraceStatus
-from traces.scoring import get_scorer
+from traces.near_duplicates import trace_index_write
+from traces.scoring import CannotVerify, get_scorer
 from traces.types import TracePayload
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection
@@ -72,21 +73,23 @@ def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
     """Stores one trace made by ``actor`` (a user, or None for a command run without one) and audits it."""
     trace = _build_trace(payload, actor)
     trace.save(force_insert=True)
+    trace_index_write(traces=[trace])
     audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_id=trace.id)
     return trace
 
 
 @transaction.atomic
 def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[Trace]:
-    """Stores all payloads or none, in three queries whatever the batch size.
+    """Stores all payloads or none, in five queries whatever the batch size.
 
-    One ``bulk_create``, one ``bulk_create`` of their audit entries, then ONE
-    ``filter(id__in=...)`` re-fetch; the result keeps the input order.
+    One ``bulk_create`` of the traces, two of their near-duplicate index rows, one of their
+    audit entries, then ONE ``filter(id__in=...)`` re-fetch; the result keeps the input order.
     """
     if not payloads:
         return []
     built = [_build_trace(p, actor) for p in payloads]
     Trace.objects.bulk_create(built, batch_size=len(built))
+    trace_index_write(traces=built)
     audit_record_many(
         actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[t.id for t in built]
     )
@@ -104,7 +107,8 @@ def traces_existing_hashes(*, hashes: Iterable[str]) -> set[str]:
     return set(Trace.objects.filter(content_hash__in=list(hashes)).values_list("content_hash", flat=True))
 
 
-def _tags_for(names: Iterable[str]) -> list[Tag]:
+def tags_for(names: Iterable[str]) -> list[Tag]:
+    """The Tag rows of ``names``, creating missing ones (two queries)."""
     wanted = sorted(set(names))
     Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=wanted))
@@ -132,7 +136,7 @@ def trace_update_curation(
         old_tags = sorted(tag.name for tag in trace.tags.all())
         new_tags = sorted(set(tags))
         if old_tags != new_tags:
-            trace.tags.set(_tags_for(new_tags))
+            trace.tags.set(tags_for(new_tags))
             changes["tags"] = [old_tags, new_tags]
     trace.updated_at = timezone.now()
     trace.save(update_fields=fields)
@@ -145,48 +149,6 @@ def trace_update_curation(
             changes=changes,
         )
     return trace
-
-
-@transaction.atomic
-def traces_set_status(*, traces: QuerySet[Trace], status: str, actor: Any = None) -> int:
-    """Sets ``status`` on every trace of ``traces`` that has another one; returns how many changed.
-
-    A constant number of queries whatever the selection: one audit ``INSERT … SELECT`` per
-    old status, then one ``UPDATE``.
-    """
-    new = TraceStatus(status)
-    changing = Trace.objects.filter(pk__in=traces.values("pk")).exclude(status=new)
-    for old in TraceStatus:
-        if old != new:
-            audit_record_selection(
-                actor=actor,
-                action=AuditAction.UPDATE,
-                object_type=AuditObjectType.TRACE,
-                queryset=changing.filter(status=old),
-                changes={"status": [old.value, new.value]},
-            )
-    return changing.update(status=new, updated_at=timezone.now())
-
-
-@transaction.atomic
-def traces_add_tag(*, traces: QuerySet[Trace], tag: str, actor: Any = None) -> int:
-    """Adds ``tag`` to every trace in ``traces``; traces that have it already are left alone.
-
-    Audited per trace as ``{"tags": {"added": [tag]}}``: the other tags differ from trace to trace.
-    """
-    (tag_row,) = _tags_for([tag])
-    through = Trace.tags.through
-    ids = list(traces.exclude(tags=tag_row).values_list("id", flat=True))
-    through.objects.bulk_create([through(trace_id=i, tag_id=tag_row.id) for i in ids])
-    Trace.objects.filter(id__in=ids).update(updated_at=timezone.now())
-    audit_record_many(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        object_type=AuditObjectType.TRACE,
-        object_ids=ids,
-        changes={"tags": {"added": [tag]}},
-    )
-    return len(ids)
 
 
 @transaction.atomic
@@ -210,7 +172,7 @@ def traces_delete(*, traces: QuerySet[Trace], actor: Any = None) -> int:
 
 def trace_compute_score(*, trace: Trace, criteria: str = "baseline") -> tuple[float, dict[str, Any]]:
     """Scores without storing; the details name the criteria and the time of scoring."""
-    result = get_scorer(criteria)(trace.steps)
+    result = get_scorer(criteria)(trace)
     details = {**result.details, "criteria": criteria, "scored_at": timezone.now().isoformat()}
     return result.score, details
 
@@ -230,22 +192,38 @@ def trace_score(*, trace: Trace, criteria: str = "baseline", actor: Any = None) 
     return row
 
 
+@dataclass(frozen=True)
+class ScoreSummary:
+    scored: int
+    skipped: int
+
+
+SCORED_COLUMNS = ("id", "prompt", "final_answer", "steps", "meta")
+
+
 def traces_score(
     *, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500, actor: Any = None
-) -> int:
-    """Scores every trace in ``traces``, committing one chunk at a time so progress is kept."""
+) -> ScoreSummary:
+    """Scores every trace in ``traces``, committing one chunk at a time so progress is kept.
+
+    A trace the criteria cannot verify is skipped, not an error: it is counted in ``skipped``.
+    """
     get_scorer(criteria)  # fail before any work on an unknown criteria
-    count = 0
+    scored = skipped = 0
     batch: list[Score] = []
-    for trace in traces.only("id", "steps").iterator(chunk_size=chunk_size):
-        score, details = trace_compute_score(trace=trace, criteria=criteria)
+    for trace in traces.only(*SCORED_COLUMNS).iterator(chunk_size=chunk_size):
+        try:
+            score, details = trace_compute_score(trace=trace, criteria=criteria)
+        except CannotVerify:
+            skipped += 1
+            continue
         batch.append(Score(trace_id=trace.id, criteria=criteria, score=score, details=details))
         if len(batch) >= chunk_size:
-            count += _store_scores(batch, actor)
+            scored += _store_scores(batch, actor)
             batch = []
     if batch:
-        count += _store_scores(batch, actor)
-    return count
+        scored += _store_scores(batch, actor)
+    return ScoreSummary(scored=scored, skipped=skipped)
 
 
 @transaction.atomic

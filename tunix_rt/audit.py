@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -71,9 +72,12 @@ def audit_record_selection(
 
     Call it before a bulk update or delete, inside the same transaction, with the rows it will change.
     """
-    inner_sql, inner_params = (
-        queryset.order_by().annotate(_audit_oid=F("pk")).values("_audit_oid").query.sql_with_params()
-    )
+    try:
+        inner_sql, inner_params = (
+            queryset.order_by().annotate(_audit_oid=F("pk")).values("_audit_oid").query.sql_with_params()
+        )
+    except EmptyResultSet:  # a selection Django knows is empty (``pk__in=[]``): nothing to record
+        return
     fields = _actor_fields(actor)
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     changes_sql = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"

@@ -173,6 +173,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TraceStatusEnum": "traces.models.TraceStatus",
         "RunStatusEnum": "training.models.RunStatus",
+        "CriteriaEnum": "traces.scoring.CRITERIA",
     },
 }
 

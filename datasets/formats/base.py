@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from datasets.formats.gemma import CONTROL_TOKENS
+# Re-exported for the formats: one definition of the trained completion, in ``traces``.
+from traces.verifiers.completion import CONTROL_TOKENS as CONTROL_TOKENS
+from traces.verifiers.completion import clean as clean
+from traces.verifiers.completion import reasoning_completion as reasoning_completion
 
 
 class ExportTrace(Protocol):
@@ -79,16 +82,3 @@ def legacy_response(trace: ExportTrace) -> str:
     """``Reasoning:`` with one numbered line per step, then ``Answer: ...`` (the legacy formats)."""
     lines = "".join(f"{n}. {content}\n" for n, content in enumerate(step_contents(trace), start=1))
     return "Reasoning:\n" + lines + "Answer: " + trace.final_answer
-
-
-def clean(text: str) -> str:
-    """Removes Gemma control tokens so no trace can open or close a turn."""
-    for token in CONTROL_TOKENS:
-        text = text.replace(token, "")
-    return text
-
-
-def reasoning_completion(trace: ExportTrace) -> str:
-    """``<reasoning>..</reasoning>\\n<answer>..</answer>``: the output shape Tunix's GRPO reward matches."""
-    reasoning = "\n".join(f"{n}. {content}" for n, content in enumerate(step_contents(trace), start=1))
-    return f"<reasoning>{clean(reasoning)}</reasoning>\n<answer>{clean(trace.final_answer)}</answer>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from datasets.formats.base import ExportOptions, ExportTrace, clean, metadata, reasoning_completion
-from datasets.formats.gemma import gemma_model_turn_end, gemma_prompt
+from traces.gemma import gemma_model_turn_end, gemma_prompt
 
 
 def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:

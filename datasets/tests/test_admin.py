@@ -69,7 +69,7 @@ def test_build_dataset_action_asks_then_builds_from_the_selection(admin_client: 
 
 
 def test_build_dataset_action_refuses_too_many(admin_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("traces.admin.LIMIT_MAX", 2)
+    monkeypatch.setattr("datasets.admin_actions.LIMIT_MAX", 2)
     traces = aged_traces(3)
     done = _action(admin_client, traces, apply="1", name="big", version="1")
     assert "at most 2 traces" in admin_client.get(done["Location"]).content.decode()

@@ -1,12 +1,41 @@
-"""Scorer registry: each criterion is a pure function of a trace's content."""
+"""Scorer registry: each criterion is a pure function of a trace's content.
+
+A scorer takes anything with ``prompt``, ``final_answer``, ``steps`` and ``meta`` (a stored
+``Trace`` or a payload wrapped in ``TraceContent``) and returns a ``ScoreResult``; a verifier
+that cannot judge a trace raises ``CannotVerify``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tunix_rt.errors import InvalidInput
+
+
+class ScoredTrace(Protocol):
+    @property
+    def prompt(self) -> str: ...
+
+    @property
+    def final_answer(self) -> str: ...
+
+    @property
+    def steps(self) -> Any: ...
+
+    @property
+    def meta(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TraceContent:
+    """A trace's reasoning content outside the database (tests, previews, generators)."""
+
+    prompt: str
+    final_answer: str
+    steps: Any
+    meta: Any = None
 
 
 @dataclass(frozen=True)
@@ -15,7 +44,16 @@ class ScoreResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-Scorer = Callable[[Sequence[Mapping[str, Any]]], ScoreResult]
+class CannotVerify(InvalidInput):
+    """The trace carries nothing a verifier can check its answer against."""
+
+    code = "cannot_verify"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot verify: {reason}")
+
+
+Scorer = Callable[[ScoredTrace], ScoreResult]
 
 _REGISTRY: dict[str, Scorer] = {}
 
@@ -40,4 +78,6 @@ def get_scorer(name: str) -> Scorer:
         raise InvalidInput(f'"{name}" is not a valid criteria; valid: {valid}.', field="criteria") from None
 
 
-from traces.scoring import baseline  # noqa: E402,F401  (registers itself)
+from traces.scoring import baseline, verifiers  # noqa: E402,F401  (register themselves)
+
+CRITERIA: tuple[str, ...] = tuple(criteria_names())

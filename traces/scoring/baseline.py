@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from traces.scoring import ScoreResult, register
+from traces.scoring import ScoredTrace, ScoreResult, register
 
 
 @register("baseline")
-def score_baseline(steps: Sequence[Mapping[str, Any]]) -> ScoreResult:
+def score_baseline(trace: ScoredTrace) -> ScoreResult:
+    steps = trace.steps
     step_count = len(steps)
     total_chars = sum(len(step["content"]) for step in steps)
     avg_step_length = total_chars / step_count if step_count else 0.0

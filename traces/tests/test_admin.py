@@ -132,3 +132,117 @@ def test_delete_through_admin(admin_client: Client) -> None:
     trace = TraceFactory.create()
     admin_client.post(f"{CHANGELIST}{trace.id}/delete/", {"post": "yes"})
     assert Trace.objects.count() == 0
+
+
+def test_select_across_form_carries_filters_not_ids(admin_client: Client, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20  # far fewer than the traces selected
+    TraceFactory.create_batch(30, meta={"source": "many"})
+    TraceFactory.create(meta={"source": "other"})
+    url = f"{CHANGELIST}?source__exact=many"
+    page_ids = [str(pk) for pk in Trace.objects.filter(source="many").values_list("id", flat=True)[:2]]
+    data = {"action": "add_tag", "select_across": "1", "_selected_action": page_ids}
+    form = admin_client.post(url, data)
+    html = form.content.decode()
+    assert form.status_code == 200 and "30 trace(s) selected (all traces matching the filters)" in html
+    assert html.count('name="_selected_action"') == 2 and 'name="select_across" value="1"' in html
+    done = admin_client.post(url, {**data, "apply": "1", "tag": "bulk"})
+    assert done.status_code == 302
+    assert Trace.objects.filter(tags__name="bulk").count() == 30
+    removed = admin_client.post(url, {**data, "action": "remove_tag", "apply": "1", "tag": "bulk"})
+    assert removed.status_code == 302 and Trace.objects.filter(tags__name="bulk").count() == 0
+    admin_client.post(url, {**data, "action": "approve"})
+    assert Trace.objects.filter(status="approved").count() == 30
+    assert Trace.objects.get(source="other").status == "pending"
+
+
+def test_keep_oldest_duplicate_action_and_filter(admin_client: Client) -> None:
+    traces = [TraceFactory.create(prompt="dup", final_answer="x") for _ in range(3)]
+    single = TraceFactory.create()
+    assert "dup" in admin_client.get(CHANGELIST, {"duplicates": "yes"}).content.decode()
+    _action(admin_client, "keep_oldest_duplicate", [*traces, single])
+    statuses = sorted(Trace.objects.filter(prompt="dup").values_list("status", flat=True))
+    assert statuses == ["pending", "rejected", "rejected"]
+    assert Trace.objects.get(pk=single.pk).status == "pending"
+
+
+def test_verify_action_and_verdict_filters(admin_client: Client) -> None:
+    right = TraceFactory.create(prompt="What is 2 + 2?", final_answer="4")
+    wrong = TraceFactory.create(prompt="What is 2 + 3?", final_answer="6")
+    poem = TraceFactory.create(prompt="A poem, please.")
+    response = _action(admin_client, "verify", [right, wrong, poem])
+    assert response.status_code == 302
+    assert Score.objects.filter(criteria="answer_match").count() == 2
+    assert Score.objects.filter(criteria="format_match").count() == 3
+    wrong_page = admin_client.get(CHANGELIST, {"answer": "wrong"}).content.decode()
+    assert "What is 2 + 3?" in wrong_page and "What is 2 + 2?" not in wrong_page
+    assert "A poem" in admin_client.get(CHANGELIST, {"answer": "unscored"}).content.decode()
+    assert "What is 2 + 2?" in admin_client.get(CHANGELIST, {"answer": "right"}).content.decode()
+    assert "What is" not in admin_client.get(CHANGELIST, {"format": "wrong"}).content.decode()
+
+
+def test_changelist_links_to_the_review_queue_with_its_filters(admin_client: Client) -> None:
+    TraceFactory.create()
+    html = admin_client.get(CHANGELIST, {"status__exact": "pending"}).content.decode()
+    assert 'href="/admin/traces/trace/review/?status__exact=pending"' in html
+
+
+REVIEW = "/admin/traces/trace/review/"
+
+
+def test_review_queue_pending_first_and_moves_on(admin_client: Client) -> None:
+    approved = TraceFactory.create(status="approved")
+    older, newer = TraceFactory.create(), TraceFactory.create()
+    start = admin_client.get(REVIEW)
+    assert start.status_code == 302 and f"trace={newer.pk}" in start["Location"]
+    page = admin_client.get(start["Location"]).content.decode()
+    assert "1 of 3" in page and newer.prompt in page and "0 exact duplicate(s)" in page
+    step = admin_client.post(start["Location"], {"trace": str(newer.pk), "op": "approve"})
+    assert f"trace={older.pk}" in step["Location"] and "pos=2" in step["Location"]
+    last = admin_client.post(step["Location"], {"trace": str(older.pk), "op": "skip"})
+    assert f"trace={approved.pk}" in last["Location"]
+    done = admin_client.post(last["Location"], {"trace": str(approved.pk), "op": "reject"})
+    assert done["Location"].startswith(CHANGELIST)
+    assert dict(Trace.objects.values_list("pk", "status")) == {
+        approved.pk: "rejected",
+        older.pk: "pending",
+        newer.pk: "approved",
+    }
+
+
+def test_review_queue_edge_cases(admin_client: Client) -> None:
+    assert admin_client.get(REVIEW, {"status__exact": "approved"})["Location"].startswith(CHANGELIST)
+    assert admin_client.get(REVIEW, {"nonsense__field": "1"})["Location"].startswith(CHANGELIST)
+    trace = TraceFactory.create()
+    assert admin_client.get(REVIEW, {"trace": "missing"}).status_code == 302
+    first = admin_client.get(REVIEW, {"trace": str(trace.pk), "move": "prev"})
+    assert first.status_code == 302
+    bad_tag = admin_client.post(f"{REVIEW}?trace={trace.pk}", {"trace": str(trace.pk), "op": "tag", "tag": "a b"})
+    assert bad_tag.status_code == 302 and trace.tags.count() == 0
+    unknown = admin_client.post(f"{REVIEW}?trace={trace.pk}&pos=x", {"trace": str(trace.pk), "op": "dance"})
+    assert f"trace={trace.pk}" in unknown["Location"]
+    end = admin_client.get(REVIEW, {"trace": str(trace.pk), "move": "next"})
+    assert end["Location"].startswith(CHANGELIST)
+
+
+@pytest.mark.parametrize("extra", [2, 40])
+def test_review_page_query_count_does_not_grow(
+    admin_client: Client, django_assert_max_num_queries: Any, extra: int
+) -> None:
+    TraceFactory.create_batch(extra)
+    trace = TraceFactory.create(prompt="What is 1 + 1?", final_answer="2")
+    with django_assert_max_num_queries(16):
+        page = admin_client.get(REVIEW, {"trace": str(trace.pk)})
+    assert page.status_code == 200 and f"1 of {extra + 1}" in page.content.decode()
+    assert "expected 2 (arithmetic)" in page.content.decode()
+
+
+def test_compare_page_shows_diff_and_approves_either_side(admin_client: Client) -> None:
+    first, second = TraceFactory.create_batch(2)
+    url = f"{reverse('admin:traces_trace_compare')}?base={first.pk}&other={second.pk}"
+    html = admin_client.get(url).content.decode()
+    assert 'id="compare-diff"' in html and "Approve other" in html
+    assert admin_client.post(url, {"trace": str(second.pk), "status": "approved"})["Location"] == url
+    assert Trace.objects.get(pk=second.pk).status == "approved"
+    admin_client.post(url, {"trace": str(first.pk), "status": "rejected"})
+    assert Trace.objects.get(pk=first.pk).status == "rejected"
+    assert admin_client.post(url, {"trace": "x", "status": "approved"}).status_code == 302

@@ -108,3 +108,23 @@ def test_ensure_admin_creates_once() -> None:
     out, _ = run("ensure_admin")
     assert "Admin login exists" in out
     assert "Forgot the password? Set a new one with: .venv/bin/python manage.py changepassword admin" in out
+
+
+def test_score_traces_with_a_verifier_counts_skipped() -> None:
+    TraceFactory.create(prompt="What is 1 + 1?", final_answer="2")
+    TraceFactory.create(prompt="Say hello.")
+    out = io.StringIO()
+    call_command("score_traces", "--criteria", "answer_match", stdout=out)
+    assert "Scored 1 trace(s) with answer_match. Skipped 1 that cannot be verified." in out.getvalue()
+    assert list(Score.objects.values_list("score", flat=True)) == [1.0]
+
+
+def test_generate_traces_unique_by_default_and_no_unique() -> None:
+    with pytest.raises(CommandError, match="holds 155 distinct traces"):
+        call_command("generate_traces", "arithmetic", "--count", "200", "--level", "easy", stdout=io.StringIO())
+    assert Trace.objects.count() == 0
+    call_command(
+        "generate_traces", "arithmetic", "--count", "200", "--level", "easy", "--no-unique", stdout=io.StringIO()
+    )
+    assert Trace.objects.count() == 200
+    assert Trace.objects.values("content_hash").distinct().count() < 155

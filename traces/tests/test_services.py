@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from traces import services
+from traces import bulk, selectors, services
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.tests.factories import TraceFactory, make_payload
 from tunix_rt.errors import InvalidInput
@@ -84,13 +86,56 @@ def test_update_curation_sets_tags_and_keeps_content() -> None:
     assert trace.notes == "ok"
 
 
-def test_set_status_and_add_tag_on_querysets() -> None:
+def test_bulk_update_sets_status_and_tags_and_counts_changes() -> None:
     traces = TraceFactory.create_batch(3)
-    assert services.traces_set_status(traces=Trace.objects.all(), status="rejected") == 3
+    services.trace_update_curation(trace=traces[0], tags=["gold"], status="rejected")
+    result = bulk.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold", "x"])
+    assert (result.matched, result.changed) == (3, 3)
     assert set(Trace.objects.values_list("status", flat=True)) == {"rejected"}
-    services.trace_update_curation(trace=traces[0], tags=["gold"])
-    assert services.traces_add_tag(traces=Trace.objects.all(), tag="gold") == 2
-    assert Tag.objects.get(name="gold").traces.count() == 3
+    assert Tag.objects.get(name="gold").traces.count() == 3 and Tag.objects.get(name="x").traces.count() == 3
+    again = bulk.traces_bulk_update(traces=Trace.objects.all(), status="rejected", add_tags=["gold"])
+    assert (again.matched, again.changed) == (3, 0)
+    removed = bulk.traces_bulk_update(traces=Trace.objects.filter(pk=traces[1].pk), remove_tags=["x", "gone"])
+    assert (removed.matched, removed.changed) == (1, 1)
+    assert sorted(t.name for t in Trace.objects.get(pk=traces[1].pk).tags.all()) == ["gold"]
+
+
+@pytest.mark.parametrize("size", [2, 40])
+def test_bulk_update_query_count_does_not_grow(size: int, django_assert_num_queries: Any) -> None:
+    TraceFactory.create_batch(size, meta={"source": "s", "level": "easy"})
+    traces = selectors.traces_matching(filters={"meta__level": "easy"})
+    # COUNT, two tag upserts, three audit INSERT ... SELECTs (two old statuses, the tags), UPDATE
+    # updated_at, UPDATE status, INSERT ... SELECT of the tag links, DELETE, savepoint pair
+    with django_assert_num_queries(12):
+        result = bulk.traces_bulk_update(traces=traces, status="approved", add_tags=["a", "b"], remove_tags=["c"])
+    assert (result.matched, result.changed) == (size, size)
+    assert Trace.objects.filter(status="approved", tags__name="b").count() == size
+
+
+def test_bulk_update_refuses_no_operation_and_clashing_tags() -> None:
+    with pytest.raises(InvalidInput, match="at least one operation"):
+        bulk.traces_bulk_update(traces=Trace.objects.all())
+    with pytest.raises(InvalidInput):
+        bulk.traces_bulk_update(traces=Trace.objects.all(), add_tags=["a"], remove_tags=["a"])
+
+
+def test_bulk_score_skips_traces_that_cannot_be_verified() -> None:
+    TraceFactory.create(prompt="What is 2 + 3?", final_answer="5")
+    TraceFactory.create(prompt="Tell me a story.", final_answer="Once")
+    result = bulk.traces_bulk_update(traces=Trace.objects.all(), score="answer_match")
+    assert (result.matched, result.changed, result.scored, result.skipped) == (2, 0, 1, 1)
+    assert list(Score.objects.values_list("criteria", "score")) == [("answer_match", 1.0)]
+
+
+def test_reject_duplicates_keeps_the_oldest_of_each_group() -> None:
+    now = timezone.now()
+    oldest = TraceFactory.create(prompt="same", final_answer="1", created_at=now - timedelta(hours=2))
+    newer = TraceFactory.create(prompt="same", final_answer="1", created_at=now - timedelta(hours=1))
+    unique = TraceFactory.create(prompt="alone", final_answer="1")
+    result = bulk.traces_reject_duplicates(traces=Trace.objects.filter(pk__in=[newer.pk, unique.pk]))
+    assert result.changed == 1
+    statuses = dict(Trace.objects.values_list("pk", "status"))
+    assert statuses == {oldest.pk: "pending", newer.pk: "rejected", unique.pk: "pending"}
 
 
 def test_delete_helpers_remove_traces_and_scores() -> None:
@@ -118,5 +163,5 @@ def test_unknown_criteria_is_invalid_input() -> None:
 
 def test_traces_score_in_chunks() -> None:
     TraceFactory.create_batch(5)
-    assert services.traces_score(traces=Trace.objects.all(), chunk_size=2) == 5
+    assert services.traces_score(traces=Trace.objects.all(), chunk_size=2) == services.ScoreSummary(5, 0)
     assert Score.objects.count() == 5

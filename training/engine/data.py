@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from datasets.formats.gemma import gemma_prompt
+from traces.gemma import gemma_prompt
 
 if TYPE_CHECKING:
     import sentencepiece as spm

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datasets.formats.gemma import END_OF_TURN, START_OF_TURN
+from traces.gemma import END_OF_TURN, START_OF_TURN
 
 if TYPE_CHECKING:
     import sentencepiece as spm

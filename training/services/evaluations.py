@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from datasets.selectors import dataset_get, dataset_iter_traces
 from traces.prompts import prompt_key
+from traces.verifiers.answers import answers_match, extract_answer, format_ok
 from training import jobs
-from training.engine.answers import answers_match, extract_answer, format_ok
 from training.manifest import record_reaped_job, run_config
 from training.models import CheckpointChoice, EvalItem, EvalSet, EvaluationResult, EvaluationRun, RunStatus, TrainingRun
 from training.services.runs import training_stack_ready

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -21,6 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same traces")
         parser.add_argument("--level", default=None, help="difficulty level, where the generator has levels")
         parser.add_argument("--dry-run", action="store_true", help="print a preview; store nothing")
+        parser.add_argument(
+            "--unique",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="never emit the same content twice (default); --no-unique keeps the raw stream with repeats",
+        )
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -33,6 +40,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 level=options["level"],
                 persist=not options["dry_run"],
+                unique=options["unique"],
                 actor=command_user(options),
             )
         if options["dry_run"]:

@@ -23,5 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         traces = traces_with_status(status=options["status"])
-        count = traces_score(traces=traces, criteria=options["criteria"], actor=command_user(options))
-        self.stdout.write(self.style.SUCCESS(f"Scored {count} trace(s) with {options['criteria']}."))
+        summary = traces_score(traces=traces, criteria=options["criteria"], actor=command_user(options))
+        message = f"Scored {summary.scored} trace(s) with {options['criteria']}."
+        if summary.skipped:
+            message += f" Skipped {summary.skipped} that cannot be verified."
+        self.stdout.write(self.style.SUCCESS(message))

@@ -101,7 +101,7 @@ def test_engine_package_imports_without_jax() -> None:
         "        if name.split('.')[0] in ('jax', 'jaxlib', 'flax', 'tunix', 'optax', 'qwix', 'orbax'):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import training.engine, training.engine.config, training.engine.stack, training.engine.answers\n"
+        "import training.engine, training.engine.config, training.engine.stack, traces.verifiers.answers\n"
         "training.engine.load_config\n"
         "assert not any(m.split('.')[0] in ('jax', 'tunix') for m in sys.modules)\n"
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from training.engine.answers import answers_match, extract_answer, format_ok, normalise
+from traces.verifiers.answers import answers_match, extract_answer, format_ok, normalise
 
 
 def test_extract_answer_prefers_answer_tag() -> None:

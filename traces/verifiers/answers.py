@@ -1,4 +1,4 @@
-"""Answer extraction and format checks shared by evaluation; pure Python, no JAX."""
+"""Answer extraction, normalisation and the reasoning-format check, shared by verifiers and evaluation; pure Python."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gemma's chat template, in one place: the exports write it and the training engine samples with it.
+"""Gemma's chat template, in one place: verifiers check it, the exports write it, the engine samples with it.
 
 Gemma has no system role; a system prompt goes at the head of the user turn.
 """

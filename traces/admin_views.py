@@ -1,0 +1,229 @@
+"""The admin's own pages for traces: the review queue and the compare page.
+
+Both are views of ``TraceAdmin`` (registered in its ``get_urls``); every change goes
+through ``traces.services`` with the logged-in user as the actor.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from traces import near_duplicates, selectors, services
+from traces.models import Trace, TraceStatus
+from traces.review import review_first, review_next
+from traces.scoring import CannotVerify, get_scorer
+from traces.serializers import TAG_PATTERN
+from tunix_rt.errors import DomainError
+
+QUEUE_PARAMS = ("trace", "pos", "move", "p")
+HISTORY_MAX = 500
+REVIEW_VERIFIERS = ("answer_match", "format_match", "tunix_reward")
+
+
+def _changelist_url() -> str:
+    return reverse("admin:traces_trace_changelist")
+
+
+def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    """GET shows two traces and their step-level diff; POST approves or rejects one side and comes back."""
+    if request.method == "POST":
+        try:
+            trace = selectors.trace_get(trace_id=request.POST.get("trace", ""))
+            status = TraceStatus(request.POST.get("status", ""))
+        except (DomainError, ValueError):
+            model_admin.message_user(request, "Choose a trace and approve or reject it.", messages.ERROR)
+        else:
+            services.trace_update_curation(trace=trace, status=status, actor=request.user)
+            model_admin.message_user(request, f"Trace {trace.pk} is now {status.label.lower()}.", messages.SUCCESS)
+        return HttpResponseRedirect(request.get_full_path())
+    context: dict[str, Any] = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Compare traces",
+        "opts": Trace._meta,
+    }
+    try:
+        sides = selectors.trace_compare(
+            base_id=selectors.parse_trace_id(request.GET.get("base", "")),
+            other_id=selectors.parse_trace_id(request.GET.get("other", "")),
+        )
+    except DomainError as exc:
+        model_admin.message_user(request, exc.message, messages.ERROR)
+        return HttpResponseRedirect(_changelist_url())
+    context["sides"] = {"base": sides["base"], "other": sides["other"]}
+    context["diff"] = sides["diff"]
+    return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+
+
+def _queue_filters(request: HttpRequest) -> QueryDict:
+    params = request.GET.copy()
+    for name in QUEUE_PARAMS:
+        params.pop(name, None)
+    return params
+
+
+def _queue(model_admin: Any, request: HttpRequest, filters: QueryDict) -> tuple[QuerySet[Trace], int]:
+    """The changelist's filtered traces (its filters, search and date drill-down) and how many there are."""
+    changelist_request = copy.copy(request)
+    changelist_request.GET = filters  # type: ignore[assignment]
+    changelist = model_admin.get_changelist_instance(changelist_request)
+    return changelist.get_queryset(changelist_request), changelist.result_count
+
+
+def _url(filters: QueryDict, **state: Any) -> str:
+    params = filters.copy()
+    for key, value in state.items():
+        params[key] = str(value)
+    return f"{reverse('admin:traces_trace_review')}?{params.urlencode()}"
+
+
+def _verdicts(trace: Trace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for criteria in REVIEW_VERIFIERS:
+        try:
+            result = get_scorer(criteria)(trace)
+        except CannotVerify as exc:
+            rows.append({"criteria": criteria, "score": None, "text": exc.message})
+            continue
+        rows.append({"criteria": criteria, "score": result.score, "text": _verdict_text(criteria, result.details)})
+    return rows
+
+
+def _verdict_text(criteria: str, details: dict[str, Any]) -> str:
+    if criteria == "answer_match":
+        return f"expected {details['expected_answer']} ({details['method']})"
+    if criteria == "format_match":
+        return "control tokens: " + ", ".join(details["control_tokens"]) if details["control_tokens"] else ""
+    parts = (f"{k} {v:g}" for k, v in details.items() if isinstance(v, float))
+    return ", ".join(parts)
+
+
+def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    """One trace at a time from the changelist's filters; actions save, then move on by keyset."""
+    filters = _queue_filters(request)
+    try:
+        queue, total = _queue(model_admin, request, filters)
+    except IncorrectLookupParameters:
+        model_admin.message_user(request, "Those filters are not valid.", messages.ERROR)
+        return HttpResponseRedirect(_changelist_url())
+    history_key = "traces-review:" + filters.urlencode()
+    history: list[str] = request.session.get(history_key, [])
+    trace_id = request.GET.get("trace") or request.POST.get("trace")
+    try:
+        pos = max(1, int(request.GET.get("pos", "1")))
+    except ValueError:
+        pos = 1
+    if not trace_id:
+        first = review_first(queue=queue)
+        if first is None:
+            model_admin.message_user(request, "No trace matches these filters.", messages.INFO)
+            return HttpResponseRedirect(f"{_changelist_url()}?{filters.urlencode()}")
+        request.session[history_key] = [str(first)]
+        return HttpResponseRedirect(_url(filters, trace=first, pos=1))
+    try:
+        trace = selectors.trace_get(trace_id=trace_id)
+    except DomainError as exc:
+        model_admin.message_user(request, exc.message, messages.ERROR)
+        return HttpResponseRedirect(_url(filters))
+    if request.method == "POST":
+        return _act(model_admin, request, queue=queue, trace=trace, filters=filters, history=history, pos=pos)
+    move = request.GET.get("move")
+    if move == "prev":
+        index = history.index(str(trace.pk)) if str(trace.pk) in history else 0
+        if index > 0:
+            return HttpResponseRedirect(_url(filters, trace=history[index - 1], pos=max(1, pos - 1)))
+        model_admin.message_user(request, "This is the first trace of the queue.", messages.INFO)
+        return HttpResponseRedirect(_url(filters, trace=trace.pk, pos=pos))
+    if move == "next":
+        return _move_on(
+            model_admin, request, queue, trace, filters, history, pos, was_pending=trace.status == "pending"
+        )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Review traces",
+        "opts": Trace._meta,
+        "trace": trace,
+        "position": pos,
+        "total": total,
+        "verdicts": _verdicts(trace),
+        "duplicate_count": selectors.trace_duplicate_count(trace=trace),
+        "near_duplicate_count": len(
+            near_duplicates.trace_similar(trace=trace, threshold=0.8, limit=near_duplicates.CANDIDATES_MAX)
+        ),
+        "tags": [tag.name for tag in trace.tags.all()],
+        "prev_url": _url(filters, trace=trace.pk, pos=pos, move="prev"),
+        "next_url": _url(filters, trace=trace.pk, pos=pos, move="next"),
+        "changelist_url": f"{_changelist_url()}?{filters.urlencode()}",
+    }
+    return TemplateResponse(request, "admin/traces/trace/review.html", context)
+
+
+def _move_on(
+    model_admin: Any,
+    request: HttpRequest,
+    queue: QuerySet[Trace],
+    trace: Trace,
+    filters: QueryDict,
+    history: list[str],
+    pos: int,
+    *,
+    was_pending: bool,
+) -> HttpResponse:
+    key = str(trace.pk)
+    index = history.index(key) if key in history else None
+    if index is not None and index + 1 < len(history):
+        return HttpResponseRedirect(_url(filters, trace=history[index + 1], pos=pos + 1))
+    seen = [uuid.UUID(pk) for pk in history]
+    found = review_next(queue=queue, current=trace, was_pending=was_pending, seen=seen)
+    if found is None:
+        model_admin.message_user(request, "End of the queue: every trace matching the filters was reviewed.")
+        return HttpResponseRedirect(f"{_changelist_url()}?{filters.urlencode()}")
+    if index is None:
+        history = [key]
+    history = [*history, str(found)][-HISTORY_MAX:]
+    request.session["traces-review:" + filters.urlencode()] = history
+    return HttpResponseRedirect(_url(filters, trace=found, pos=pos + 1))
+
+
+def _act(
+    model_admin: Any,
+    request: HttpRequest,
+    *,
+    queue: QuerySet[Trace],
+    trace: Trace,
+    filters: QueryDict,
+    history: list[str],
+    pos: int,
+) -> HttpResponse:
+    """approve / reject / skip save (or not) and move on; tag and note save and stay."""
+    op = request.POST.get("op", "")
+    was_pending = trace.status == TraceStatus.PENDING
+    if op in ("approve", "reject"):
+        status = TraceStatus.APPROVED if op == "approve" else TraceStatus.REJECTED
+        services.trace_update_curation(trace=trace, status=status, actor=request.user)
+    elif op == "tag":
+        tag = request.POST.get("tag", "").strip()
+        if not TAG_PATTERN.match(tag):
+            model_admin.message_user(request, "Tags use letters, digits, '_', '.', ':' and '-'.", messages.ERROR)
+        else:
+            names = sorted({t.name for t in trace.tags.all()} | {tag})
+            services.trace_update_curation(trace=trace, tags=names, actor=request.user)
+            model_admin.message_user(request, f"Tagged {tag!r}.", messages.SUCCESS)
+        return HttpResponseRedirect(_url(filters, trace=trace.pk, pos=pos))
+    elif op == "note":
+        notes = request.POST.get("notes", "")[:10_000]
+        services.trace_update_curation(trace=trace, notes=notes, actor=request.user)
+        model_admin.message_user(request, "Note saved.", messages.SUCCESS)
+        return HttpResponseRedirect(_url(filters, trace=trace.pk, pos=pos))
+    elif op != "skip":
+        model_admin.message_user(request, "Unknown review action.", messages.ERROR)
+        return HttpResponseRedirect(_url(filters, trace=trace.pk, pos=pos))
+    return _move_on(model_admin, request, queue, trace, filters, history, pos, was_pending=was_pending)
