@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from traces import selectors as trace_selectors
+from traces.near_duplicates import near_duplicate_groups
 from traces.prompts import prompt_key
 from tunix_rt.errors import InvalidInput
 
@@ -29,11 +30,11 @@ def group_by_prompt(trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 def group_by_near_duplicate(trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The LSH clusters of the near-duplicate index; refused while that index does not exist."""
-    raise InvalidInput(
-        "The near-duplicate index is not available on this installation; use split_group 'prompt'.",
-        field="split_group",
-    )
+    """The LSH clusters of the near-duplicate index: traces sharing a band key of their prompt's
+    MinHash group together (transitively); a trace without index rows is a group of its own.
+    The key is the group's smallest trace id, the same on every database for the same traces."""
+    groups = near_duplicate_groups(trace_ids=trace_ids)
+    return {trace_id: str(groups.get(trace_id, trace_id)) for trace_id in trace_ids}
 
 
 GROUPINGS: dict[str, Grouping] = {

@@ -257,7 +257,6 @@ def test_build_with_splits_serves_splits_and_leakage(api_client: APIClient) -> N
         ({"splits": "train"}, "JSON object"),
         ({"splits": {"train": "half", "test": 0.5}}, "must be a number"),
         ({"splits": {"train": 1.0}, "split_group": "shape"}, "not a valid choice"),
-        ({"splits": {"train": 0.5, "test": 0.5}, "split_group": "near_duplicate"}, "near-duplicate index"),
     ],
 )
 def test_build_with_bad_splits_is_400(api_client: APIClient, change: dict[str, Any], message: str) -> None:

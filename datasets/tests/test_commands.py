@@ -198,7 +198,6 @@ def test_build_dataset_with_splits(django_capture_on_commit_callbacks: Any) -> N
         (["--split", "train"], "NAME=FRACTION"),
         (["--split", "train=half"], "must be a number"),
         (["--split", "train=0.5", "--split", "test=0.4"], "sum to 1"),
-        (["--split", "train=1", "--split-group", "near_duplicate"], "near-duplicate index is not available"),
     ],
 )
 def test_build_dataset_split_mistakes(args: list[str], message: str) -> None:

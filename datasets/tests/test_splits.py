@@ -182,11 +182,38 @@ def test_more_splits_than_groups_leaves_a_split_empty() -> None:
     assert dataset.splits[1]["sha256"] == hashlib.sha256(b"").hexdigest()
 
 
+def test_near_duplicate_groups_keep_nearly_equal_prompts_in_one_split() -> None:
+    from traces.services import traces_import_batch
+    from traces.tests.factories import make_payload
+
+    questions = [
+        "A farmer keeps 40 sheep in the north meadow and sells a dozen at the autumn fair; how many remain?",
+        "Which planet in our solar system has the shortest day, and how long does that day last in hours?",
+        "If a train leaves the coastal station at nine and arrives inland at half past eleven, how long was it?",
+        "Name the chemical element whose symbol is Fe and say which common alloy is made mostly from it.",
+        "A recipe needs three eggs per cake; how many eggs does a bakery use to bake seventeen of those cakes?",
+        "What is the capital city of Australia, and why was it chosen over Sydney or Melbourne historically?",
+        "Translate the French phrase 'bonne nuit' into English and explain when people usually say it.",
+        "How many edges does a cube have, and how many of them meet at each of its eight corners?",
+    ]
+    payloads = []
+    for n, text in enumerate(questions):
+        # each question twice: as is, and with its last word changed (a near duplicate, not an exact one)
+        payloads.append(make_payload(n, prompt=text))
+        payloads.append(make_payload(n + 100, prompt=text[:-1] + " exactly?"))
+    traces_import_batch(payloads=payloads)
+    dataset = build(splits={"train": 0.5, "test": 0.5}, split_group="near_duplicate", limit=16, seed=3)
+    assert dataset.split_group == "near_duplicate" and dataset.shared_groups == 0
+    split_of = {}
+    for item in DatasetItem.objects.filter(dataset=dataset):
+        trace = TraceFactory._meta.model.objects.get(id=item.trace_id)
+        split_of[trace.meta["n"]] = item.split
+    assert all(split_of[n] == split_of[n + 100] for n in range(len(questions)))
+    assert set(split_of.values()) == {"train", "test"}
+
+
 def test_split_group_rules() -> None:
     repeated_prompts(2)
-    with pytest.raises(InvalidInput, match="near-duplicate index is not available") as caught:
-        build(splits={"train": 0.5, "test": 0.5}, split_group="near_duplicate")
-    assert caught.value.field == "split_group"
     with pytest.raises(InvalidInput, match="choose one of: prompt, near_duplicate"):
         build(splits={"train": 1.0}, split_group="shape")
     with pytest.raises(InvalidInput, match="give splits too"):
