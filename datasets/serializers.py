@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -206,3 +207,19 @@ class DatasetDiffOutputSerializer(serializers.Serializer[Any]):
     common_count = serializers.IntegerField()
     added = serializers.ListField(child=serializers.UUIDField(), help_text="In against only; at most 1,000.")
     removed = serializers.ListField(child=serializers.UUIDField(), help_text="In base only; at most 1,000.")
+
+
+class UngarExportQuerySerializer(QuerySerializer):
+    limit = serializers.IntegerField(min_value=1, max_value=1_000, default=100)
+    trace_ids = serializers.CharField(required=False, max_length=37_000, help_text="Comma-separated trace ids.")
+
+    def validate_trace_ids(self, value: str) -> list[uuid.UUID]:
+        ids = []
+        for raw in (part.strip() for part in value.split(",")):
+            if not raw:
+                continue
+            try:
+                ids.append(uuid.UUID(raw))
+            except ValueError:
+                raise serializers.ValidationError(f"{raw!r} is not a valid UUID.") from None
+        return ids

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from datasets.api import EXPORT_VIEW_OPTIONS, DatasetViewSet
+from datasets.ungar_api import UngarExportViewSet
 
 
 class DatasetKeyConverter:
@@ -28,5 +29,10 @@ urlpatterns = [
         "datasets/<dataset_key:key>/export.jsonl",
         DatasetViewSet.as_view({"get": "export"}, **EXPORT_VIEW_OPTIONS),
         name="dataset-export",
+    ),
+    path(
+        "ungar/high-card-duel/export.jsonl",
+        UngarExportViewSet.as_view({"get": "export"}),
+        name="ungar-high-card-duel-export",
     ),
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,7 +12,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from datasets.formats import ExportOptions, get_format, render_line
 from traces import bulk, generation, near_duplicates, selectors, services, ungar
 from traces.filters import TraceFilterSet
 from traces.generators import available_generators
@@ -41,7 +39,6 @@ from traces.serializers import (
     TraceListOutputSerializer,
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
-    UngarExportQuerySerializer,
     UngarGenerateInputSerializer,
     UngarStatusSerializer,
 )
@@ -305,19 +302,3 @@ class UngarViewSet(viewsets.ViewSet):
         incoming.is_valid(raise_exception=True)
         result = generation.ungar_generate(actor=request.user, **incoming.validated_data)
         return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        parameters=[UngarExportQuerySerializer],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
-        summary="UNGAR-made High Card Duel traces as JSONL (trace format), newest first",
-    )
-    @action(detail=False, methods=["get"], url_path="high-card-duel/export.jsonl")
-    def high_card_duel_export(self, request: Request) -> StreamingHttpResponse:
-        query = UngarExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        traces = selectors.traces_from_source(
-            source="ungar", trace_ids=query.validated_data.get("trace_ids"), limit=query.validated_data["limit"]
-        )
-        fmt, options = get_format("trace"), ExportOptions()
-        lines = (render_line(fmt, trace, options).encode("utf-8") for trace in traces.iterator(chunk_size=200))
-        return StreamingHttpResponse(lines, content_type="application/x-ndjson")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -356,19 +355,3 @@ class UngarGenerateInputSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(min_value=1, max_value=100, default=10)
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
     persist = serializers.BooleanField(default=True)
-
-
-class UngarExportQuerySerializer(QuerySerializer):
-    limit = serializers.IntegerField(min_value=1, max_value=1_000, default=100)
-    trace_ids = serializers.CharField(required=False, max_length=37_000, help_text="Comma-separated trace ids.")
-
-    def validate_trace_ids(self, value: str) -> list[uuid.UUID]:
-        ids = []
-        for raw in (part.strip() for part in value.split(",")):
-            if not raw:
-                continue
-            try:
-                ids.append(uuid.UUID(raw))
-            except ValueError:
-                raise serializers.ValidationError(f"{raw!r} is not a valid UUID.") from None
-        return ids

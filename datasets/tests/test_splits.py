@@ -201,7 +201,7 @@ def test_near_duplicate_groups_keep_nearly_equal_prompts_in_one_split() -> None:
         # each question twice: as is, and with its last word changed (a near duplicate, not an exact one)
         payloads.append(make_payload(n, prompt=text))
         payloads.append(make_payload(n + 100, prompt=text[:-1] + " exactly?"))
-    traces_import_batch(payloads=payloads)
+    traces_import_batch(payloads=payloads)  # type: ignore[arg-type]
     dataset = build(splits={"train": 0.5, "test": 0.5}, split_group="near_duplicate", limit=16, seed=3)
     assert dataset.split_group == "near_duplicate" and dataset.shared_groups == 0
     split_of = {}
