@@ -12,8 +12,7 @@ from datasets.formats import DEFAULT_FORMAT, format_names
 from datasets.grouping import grouping_names
 from datasets.models import SelectionStrategy
 from traces.models import TraceStatus
-from traces.serializers import StrictCharField, StrictIntegerField, check_json_text
-from tunix_rt.fields import JSONObjectField
+from tunix_rt.fields import JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
 from tunix_rt.pagination import PaginationSerializer
 from tunix_rt.query import QuerySerializer
 

@@ -19,24 +19,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from traces import admin_tags_scores  # noqa: F401 - registers the Tag and Score admins
 from traces import admin_views, bulk, selectors, services
 from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.admin_extensions import trace_actions_for
 from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter, SourceListFilter
-from traces.models import Score, Tag, Trace, TraceStatus
-from traces.serializers import TAG_PATTERN
+from traces.admin_forms import TagForm, TraceAdminForm
+from traces.models import Trace, TraceStatus
 
 VERIFIERS = ("answer_match", "format_match", "tunix_reward")
-
-
-class TagForm(forms.Form):
-    tag = forms.RegexField(regex=TAG_PATTERN, max_length=64, help_text="Letters, digits, '_', '.', ':' and '-'.")
-
-
-class TraceAdminForm(forms.ModelForm):
-    class Meta:
-        model = Trace
-        fields = ["status", "tags", "notes"]
 
 
 def _verdict(value: float | None) -> str:
@@ -288,23 +279,3 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
 
     def review_view(self, request: HttpRequest) -> HttpResponse:
         return admin_views.review(self, request)
-
-
-@admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
-    list_display = ["name"]
-    search_fields = ["name"]
-
-
-@admin.register(Score)
-class ScoreAdmin(admin.ModelAdmin):
-    list_display = ["trace_id", "criteria", "score", "created_at"]
-    list_filter = ["criteria"]
-    readonly_fields = ["trace", "criteria", "score", "details", "created_at"]
-    list_select_related = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

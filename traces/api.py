@@ -5,24 +5,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from traces import bulk, generation, near_duplicates, selectors, services, ungar
+from traces import bulk, near_duplicates, selectors, services
 from traces.filters import TraceFilterSet
-from traces.generators import available_generators
 from traces.holders import HOLDER_KEYS_MAX, holdings_warning
 from traces.models import Trace
 from traces.serializers import (
     DuplicateGroupSerializer,
     DuplicateListOutputSerializer,
-    GenerateInputSerializer,
-    GenerateOutputSerializer,
-    GeneratorSerializer,
     SimilarOutputSerializer,
     SimilarQuerySerializer,
     TraceBatchInputSerializer,
@@ -39,12 +34,10 @@ from traces.serializers import (
     TraceListOutputSerializer,
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
-    UngarGenerateInputSerializer,
-    UngarStatusSerializer,
 )
 from tunix_rt import idempotent as idempotent_views
 from tunix_rt.pagination import PageQuerySerializer, page_of
-from tunix_rt.roles import CURATOR, VIEWER
+from tunix_rt.roles import CURATOR
 from tunix_rt.viewsets import ActionSerializersMixin
 
 DELETE_HEADERS = [
@@ -64,12 +57,6 @@ DELETE_HEADERS = [
         description='Only when something held the trace: `299 tunix-rt "<the same news in words>"`.',
     ),
 ]
-
-
-def _generate_role(request: Request) -> str:
-    """Only generation that stores traces needs curator; a preview (``persist: false``) is a read."""
-    data = request.data
-    return VIEWER if isinstance(data, dict) and data.get("persist") is False else CURATOR
 
 
 class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
@@ -239,66 +226,3 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         query.is_valid(raise_exception=True)
         sides = selectors.trace_compare(base_id=query.validated_data["base"], other_id=query.validated_data["other"])
         return Response(TraceCompareOutputSerializer(sides).data)
-
-
-class GeneratorViewSet(viewsets.ViewSet):
-    """Built-in deterministic trace generators (see docs/api.md, "Generators")."""
-
-    lookup_field = "name"
-    lookup_value_regex = "[^/]+"
-    action_roles = {"generate": _generate_role}
-
-    @extend_schema(responses={200: GeneratorSerializer(many=True)}, summary="List the built-in generators")
-    def list(self, request: Request) -> Response:
-        rows = [{"name": g.name, "description": g.description, "options": g.options} for g in available_generators()]
-        return Response(GeneratorSerializer(rows, many=True).data)
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[g.name for g in available_generators()]
-            )
-        ],
-        request=GenerateInputSerializer,
-        responses={201: GenerateOutputSerializer},
-        summary="Generate traces; persist them unless persist is false",
-    )
-    @action(detail=True, methods=["post"], url_path="generate")
-    def generate(self, request: Request, name: str) -> Response:
-        generation.generator_options(name=name)
-        incoming = GenerateInputSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        result = generation.traces_generate(name=name, actor=request.user, **incoming.validated_data)
-        return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)
-
-
-class UngarViewSet(viewsets.ViewSet):
-    """Compatibility endpoints for clients of the system tunix-rt replaces.
-
-    Generating needs the optional UNGAR package: without it the action answers 501 and
-    is left out of the OpenAPI schema.
-    """
-
-    available_actions = {"high_card_duel_generate": ungar.ungar_installed}
-
-    write_role = CURATOR
-
-    @extend_schema(responses={200: UngarStatusSerializer}, summary="Is the optional UNGAR engine installed?")
-    @action(detail=False, methods=["get"], url_path="status")
-    def status(self, request: Request) -> Response:
-        return Response(UngarStatusSerializer(ungar.ungar_status()).data)
-
-    @extend_schema(
-        request=UngarGenerateInputSerializer,
-        responses={
-            201: GenerateOutputSerializer,
-            501: OpenApiResponse(description="UNGAR is not installed."),
-        },
-        summary="Play High Card Duel episodes with UNGAR and store them as traces",
-    )
-    @action(detail=False, methods=["post"], url_path="high-card-duel/generate")
-    def high_card_duel_generate(self, request: Request) -> Response:
-        incoming = UngarGenerateInputSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        result = generation.ungar_generate(actor=request.user, **incoming.validated_data)
-        return Response(GenerateOutputSerializer(result).data, status=status.HTTP_201_CREATED)

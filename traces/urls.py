@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from traces.api import GeneratorViewSet, TraceViewSet, UngarViewSet
+from traces.api import TraceViewSet
+from traces.generators_api import GeneratorViewSet, UngarViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("traces", TraceViewSet, basename="trace")

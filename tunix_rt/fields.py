@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tunix_rt.validation import text_problem
+
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.JSONField):
@@ -19,3 +21,43 @@ class JSONObjectField(serializers.JSONField):
         if not isinstance(value, dict):
             self.fail("not_an_object")
         return value
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+def check_json_text(value: Any, path: str) -> None:
+    """Refuses NUL characters (PostgreSQL's jsonb cannot hold them) and lone surrogates anywhere in ``value``.
+
+    The API's parser refuses them already; files read by management commands come through here.
+    """
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise serializers.ValidationError(f"{path} {problem}.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_text(key, f"{path} key")
+            check_json_text(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_text(item, f"{path}[{index}]")

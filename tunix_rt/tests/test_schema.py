@@ -10,7 +10,7 @@ from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 
 from traces import ungar
-from traces.api import UngarViewSet
+from traces.generators_api import UngarViewSet
 
 
 def test_schema_is_valid_openapi_without_warnings(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Input and output shapes of the trace API; validation rules only, no business logic."""
+"""Trace shapes: input, stored, listed, curated, scored and compared."""
 
 from __future__ import annotations
 
@@ -8,55 +8,13 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from traces.generators import available_generators
 from traces.models import TraceStatus
 from traces.scoring import criteria_names
-from tunix_rt.fields import JSONObjectField
+from tunix_rt.fields import JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
 from tunix_rt.pagination import PaginationSerializer
 from tunix_rt.query import QuerySerializer
-from tunix_rt.validation import text_problem
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
-
-
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of turning them into text."""
-
-    default_error_messages = {"invalid": "Not a valid string."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return str(super().to_internal_value(data))
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return int(super().to_internal_value(data))
-
-
-def check_json_text(value: Any, path: str) -> None:
-    """Refuses NUL characters (PostgreSQL's jsonb cannot hold them) and lone surrogates anywhere in ``value``.
-
-    The API's parser refuses them already; files read by management commands come through here.
-    """
-    if isinstance(value, str):
-        problem = text_problem(value)
-        if problem:
-            raise serializers.ValidationError(f"{path} {problem}.")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_json_text(key, f"{path} key")
-            check_json_text(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_json_text(item, f"{path}[{index}]")
 
 
 class StepSerializer(serializers.Serializer[Any]):
@@ -253,105 +211,3 @@ def check_tags(tags: list[str]) -> list[str]:
             f"Tags may use letters, digits, '_', '.', ':' and '-' (1..64 characters): {bad[0]!r}."
         )
     return sorted(set(tags))
-
-
-BULK_IDS_MAX = 10_000
-
-
-class TraceBulkInputSerializer(serializers.Serializer[Any]):
-    filters = serializers.DictField(
-        required=False, help_text="The list endpoint's filters (`source`, `status`, `tag`, `q`, `meta__<key>`, ...)."
-    )
-    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=BULK_IDS_MAX)
-    status = serializers.ChoiceField(choices=TraceStatus.choices, required=False)
-    add_tags = serializers.ListField(child=StrictCharField(min_length=1, max_length=64), required=False, max_length=100)
-    remove_tags = serializers.ListField(
-        child=StrictCharField(min_length=1, max_length=64), required=False, max_length=100
-    )
-    score = serializers.ChoiceField(choices=criteria_names(), required=False, help_text="Criteria to score with.")
-
-    def validate_add_tags(self, tags: list[str]) -> list[str]:
-        return check_tags(tags)
-
-    def validate_remove_tags(self, tags: list[str]) -> list[str]:
-        return check_tags(tags)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "filters" not in attrs and "ids" not in attrs:
-            raise serializers.ValidationError("Give filters and/or ids; filters {} selects every trace.")
-        if not any(attrs.get(k) for k in ("status", "add_tags", "remove_tags", "score")):
-            raise serializers.ValidationError("Give at least one operation: status, add_tags, remove_tags or score.")
-        return attrs
-
-
-class TraceBulkOutputSerializer(serializers.Serializer[Any]):
-    matched = serializers.IntegerField()
-    changed = serializers.IntegerField(help_text="Traces whose status or tags changed.")
-    scored = serializers.IntegerField()
-    skipped = serializers.IntegerField(help_text="Traces the criteria could not verify.")
-
-
-class DuplicateGroupSerializer(serializers.Serializer[Any]):
-    content_hash = serializers.CharField()
-    count = serializers.IntegerField()
-    trace_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Oldest first, at most 1,000.")
-
-
-class DuplicateListOutputSerializer(serializers.Serializer[Any]):
-    data = DuplicateGroupSerializer(many=True)  # type: ignore[assignment]
-    pagination = PaginationSerializer()
-
-
-class SimilarQuerySerializer(QuerySerializer):
-    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.8)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-
-
-class SimilarTraceSerializer(serializers.Serializer[Any]):
-    id = serializers.UUIDField()
-    similarity = serializers.FloatField()
-
-
-class SimilarOutputSerializer(serializers.Serializer[Any]):
-    data = SimilarTraceSerializer(many=True)  # type: ignore[assignment]
-
-
-class GeneratorSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField()
-    description = serializers.CharField()
-    options = serializers.JSONField()
-
-
-def generator_levels() -> list[str]:
-    """Every level of every built-in generator; each generator accepts its own (see GET /api/generators)."""
-    return sorted({level for g in available_generators() for level in g.options.get("levels", {})})
-
-
-class GenerateInputSerializer(serializers.Serializer[Any]):
-    count = serializers.IntegerField(min_value=1, max_value=10_000, default=10)
-    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
-    level = serializers.ChoiceField(
-        choices=generator_levels(),
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="A level of this generator (its `options.levels`); null for its default level.",
-    )
-    persist = serializers.BooleanField(default=True)
-    unique = serializers.BooleanField(default=True, help_text="Never emit the same content twice in one call.")
-
-
-class GenerateOutputSerializer(serializers.Serializer[Any]):
-    trace_ids = serializers.ListField(child=serializers.UUIDField())
-    preview = serializers.ListField(child=serializers.JSONField())
-
-
-class UngarStatusSerializer(serializers.Serializer[Any]):
-    available = serializers.BooleanField()
-    version = serializers.CharField(allow_null=True)
-
-
-class UngarGenerateInputSerializer(serializers.Serializer[Any]):
-    count = serializers.IntegerField(min_value=1, max_value=100, default=10)
-    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0)
-    persist = serializers.BooleanField(default=True)
