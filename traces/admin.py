@@ -19,8 +19,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from traces import admin_tags_scores  # noqa: F401 - registers the Tag and Score admins
-from traces import admin_views, bulk, selectors, services
+from traces import (
+    admin_tags_scores,  # noqa: F401 - registers the Tag and Score admins
+    admin_views,
+    bulk,
+    selectors,
+    services,
+)
 from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.admin_extensions import trace_actions_for
 from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter, SourceListFilter
