@@ -29,7 +29,7 @@ from datasets.serializers import (
     DatasetListOutputSerializer,
     DatasetManifestSerializer,
 )
-from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.pagination import PageQuerySerializer, page_response
 from tunix_rt.roles import CURATOR
 from tunix_rt.viewsets import ActionSerializersMixin
 
@@ -83,9 +83,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         summary="List datasets, newest first",
     )
     def list(self, request: Request) -> Response:
-        page = page_of(self.get_queryset(), request.query_params)
-        body = {"data": DatasetListItemSerializer(page.rows, many=True).data, "pagination": page.pagination}
-        return Response(body)
+        return page_response(self.get_queryset(), request.query_params, DatasetListItemSerializer)
 
     @extend_schema(
         request=DatasetBuildInputSerializer,
@@ -98,24 +96,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
     def build(self, request: Request) -> Response:
         incoming = DatasetBuildInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        dataset = services.dataset_build(
-            name=data["dataset_name"],
-            version=data["dataset_version"],
-            filters=data["filters"],
-            limit=data["limit"],
-            strategy=data["selection_strategy"],
-            seed=data["seed"],
-            session_id=data["session_id"],
-            parent_dataset_key=data["parent_dataset_id"],
-            training_run_id=data["training_run_id"],
-            status=data["status"],
-            tags=data["tags"],
-            trace_ids=data["trace_ids"],
-            splits=data["splits"],
-            split_group=data["split_group"],
-            actor=request.user,
-        )
+        dataset = services.dataset_build(**incoming.validated_data, actor=request.user)
         body: dict[str, Any] = {
             "key": dataset.key,
             "build_id": dataset.build_id,

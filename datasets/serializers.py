@@ -21,19 +21,28 @@ NAME_CHARACTERS = RegexValidator(r"^[A-Za-z0-9._-]+$", "Use the characters A-Z a
 
 
 class DatasetBuildInputSerializer(serializers.Serializer[Any]):
-    dataset_name = StrictCharField(min_length=1, max_length=128, validators=[NAME_CHARACTERS])
-    dataset_version = StrictCharField(min_length=1, max_length=64, validators=[NAME_CHARACTERS])
+    """The build request; ``validated_data`` holds exactly the keyword arguments of ``dataset_build``."""
+
+    dataset_name = StrictCharField(source="name", min_length=1, max_length=128, validators=[NAME_CHARACTERS])
+    dataset_version = StrictCharField(source="version", min_length=1, max_length=64, validators=[NAME_CHARACTERS])
     filters = JSONObjectField(
         required=False, allow_null=True, default=dict, help_text="meta key -> JSON value; all must match."
     )
     limit = StrictIntegerField(
         required=False, min_value=1, max_value=10_000, help_text="Default 100, or the number of trace_ids."
     )
-    selection_strategy = serializers.ChoiceField(choices=SelectionStrategy.choices, default=SelectionStrategy.LATEST)
+    selection_strategy = serializers.ChoiceField(
+        source="strategy", choices=SelectionStrategy.choices, default=SelectionStrategy.LATEST
+    )
     seed = StrictIntegerField(required=False, allow_null=True, default=None, min_value=SEED_MIN, max_value=SEED_MAX)
     session_id = StrictCharField(required=False, allow_null=True, default=None, max_length=255)
     parent_dataset_id = StrictCharField(
-        required=False, allow_null=True, default=None, max_length=200, help_text="The parent dataset's key."
+        source="parent_dataset_key",
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=200,
+        help_text="The parent dataset's key.",
     )
     training_run_id = StrictCharField(required=False, allow_null=True, default=None, max_length=255)
     status = serializers.ChoiceField(choices=TraceStatus.choices, required=False, allow_null=True, default=None)

@@ -36,7 +36,7 @@ from traces.serializers import (
     TraceScoreOutputSerializer,
 )
 from tunix_rt import idempotent as idempotent_views
-from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.pagination import PageQuerySerializer, page_of, page_response
 from tunix_rt.roles import CURATOR
 from tunix_rt.viewsets import ActionSerializersMixin
 
@@ -93,9 +93,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         summary="List traces, newest first",
     )
     def list(self, request: Request) -> Response:
-        page = page_of(self.filter_queryset(self.get_queryset()), request.query_params)
-        body = {"data": TraceListItemSerializer(page.rows, many=True).data, "pagination": page.pagination}
-        return Response(body)
+        return page_response(self.filter_queryset(self.get_queryset()), request.query_params, TraceListItemSerializer)
 
     @extend_schema(
         request=TraceInputSerializer,

@@ -29,7 +29,7 @@ from training.serializers import (
     TrainingRunListQuerySerializer,
     TrainingRunSerializer,
 )
-from tunix_rt.pagination import PageQuerySerializer, page_of
+from tunix_rt.pagination import PageQuerySerializer, page_response
 from tunix_rt.roles import CURATOR, TRAINER
 
 INVALID = OpenApiResponse(description="Invalid input: field errors.")
@@ -48,8 +48,8 @@ class TrainingRunViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         query = TrainingRunListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = page_of(selectors.training_run_list(status=query.validated_data.get("status")), request.query_params)
-        return Response({"data": TrainingRunSerializer(page.rows, many=True).data, "pagination": page.pagination})
+        runs = selectors.training_run_list(status=query.validated_data.get("status"))
+        return page_response(runs, request.query_params, TrainingRunSerializer)
 
     @extend_schema(
         request=TrainingRunCreateInputSerializer,
@@ -86,8 +86,7 @@ class EvalSetViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[PageQuerySerializer], responses={200: EvalSetListOutputSerializer})
     def list(self, request: Request) -> Response:
-        page = page_of(selectors.eval_set_list(), request.query_params)
-        return Response({"data": EvalSetSerializer(page.rows, many=True).data, "pagination": page.pagination})
+        return page_response(selectors.eval_set_list(), request.query_params, EvalSetSerializer)
 
     @extend_schema(
         request=EvalSetCreateInputSerializer,
@@ -126,8 +125,7 @@ class EvaluationRunViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[PageQuerySerializer], responses={200: EvaluationListOutputSerializer})
     def list(self, request: Request) -> Response:
-        page = page_of(selectors.evaluation_list(), request.query_params)
-        return Response({"data": EvaluationRunSerializer(page.rows, many=True).data, "pagination": page.pagination})
+        return page_response(selectors.evaluation_list(), request.query_params, EvaluationRunSerializer)
 
     @extend_schema(
         request=EvaluationCreateInputSerializer,

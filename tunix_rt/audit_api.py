@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from tunix_rt.audit import audit_list
 from tunix_rt.models import AuditAction, AuditObjectType
-from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer, page_of
+from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer, page_response
 from tunix_rt.roles import ADMIN
 
 
@@ -58,5 +58,4 @@ class AuditViewSet(viewsets.ViewSet):
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         conditions = {k: v for k, v in query.validated_data.items() if k not in ("limit", "offset")}
-        page = page_of(audit_list(**conditions), request.query_params)
-        return Response({"data": AuditEntrySerializer(page.rows, many=True).data, "pagination": page.pagination})
+        return page_response(audit_list(**conditions), request.query_params, AuditEntrySerializer)

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from tunix_rt.query import QuerySerializer
 
@@ -40,3 +42,9 @@ def page_of(queryset: QuerySet[Any], params: Mapping[str, Any]) -> Page:
     rows = list(queryset[offset : offset + limit + 1])
     next_offset = offset + limit if len(rows) > limit else None
     return Page(rows=rows[:limit], pagination={"limit": limit, "offset": offset, "next_offset": next_offset})
+
+
+def page_response(queryset: QuerySet[Any], params: Mapping[str, Any], serializer: type[Serializer[Any]]) -> Response:
+    """One page of ``queryset`` as ``{"data": [...], "pagination": {...}}``, the shape of every list endpoint."""
+    page = page_of(queryset, params)
+    return Response({"data": serializer(page.rows, many=True).data, "pagination": page.pagination})

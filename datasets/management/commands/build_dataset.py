@@ -108,25 +108,8 @@ class Command(BaseCommand):
         incoming = DatasetBuildInputSerializer(data={k: v for k, v in body.items() if v is not None})
         if not incoming.is_valid():
             raise CommandError(_flatten(incoming.errors))
-        data = incoming.validated_data
         try:
-            dataset = dataset_build(
-                name=data["dataset_name"],
-                version=data["dataset_version"],
-                filters=data["filters"],
-                limit=data["limit"],
-                strategy=data["selection_strategy"],
-                seed=data["seed"],
-                session_id=data["session_id"],
-                parent_dataset_key=data["parent_dataset_id"],
-                training_run_id=data["training_run_id"],
-                status=data["status"],
-                tags=data["tags"],
-                trace_ids=data["trace_ids"],
-                splits=data["splits"],
-                split_group=data["split_group"],
-                actor=command_user(options),
-            )
+            dataset = dataset_build(**incoming.validated_data, actor=command_user(options))
         except DomainError as exc:
             raise CommandError(_flatten(exc.as_body())) from None
         self.stdout.write(
