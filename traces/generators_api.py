@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from traces import generation, ungar
 from traces.generators import available_generators
-from traces.holders import HOLDER_KEYS_MAX
 from traces.serializers import (
     GenerateInputSerializer,
     GenerateOutputSerializer,
@@ -20,24 +19,6 @@ from traces.serializers import (
     UngarStatusSerializer,
 )
 from tunix_rt.roles import CURATOR, VIEWER
-
-DELETE_HEADERS = [
-    OpenApiParameter(
-        name="Held-By-Datasets",
-        location=OpenApiParameter.HEADER,
-        response=[204],
-        description=(
-            "Only when datasets held the deleted trace: their keys, sorted, comma-separated (at most "
-            f"{HOLDER_KEYS_MAX}). Their manifests keep the id; their exports now skip the trace."
-        ),
-    ),
-    OpenApiParameter(
-        name="Warning",
-        location=OpenApiParameter.HEADER,
-        response=[204],
-        description='Only when something held the trace: `299 tunix-rt "<the same news in words>"`.',
-    ),
-]
 
 
 def _generate_role(request: Request) -> str:
