@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -36,7 +38,7 @@ from traces.serializers import (
     TraceScoreOutputSerializer,
 )
 from tunix_rt import idempotent as idempotent_views
-from tunix_rt.pagination import PageQuerySerializer, page_of, page_response
+from tunix_rt.pagination import CursorPageQuerySerializer, PageQuerySerializer, page_of
 from tunix_rt.roles import CURATOR
 from tunix_rt.viewsets import ActionSerializersMixin
 
@@ -78,7 +80,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
     filterset_class = TraceFilterSet
     lookup_value_regex = "[^/]+"
 
-    def get_queryset(self) -> QuerySet[Trace]:
+    def get_queryset(self) -> QuerySet[Trace, Any]:
         return selectors.trace_list()
 
     @property
@@ -88,12 +90,15 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         return int(getattr(settings, name))
 
     @extend_schema(
-        parameters=[PageQuerySerializer],
+        parameters=[CursorPageQuerySerializer],
         responses={200: TraceListOutputSerializer},
         summary="List traces, newest first",
     )
     def list(self, request: Request) -> Response:
-        return page_response(self.filter_queryset(self.get_queryset()), request.query_params, TraceListItemSerializer)
+        page = page_of(self.filter_queryset(self.get_queryset()), request.query_params, keyset=True)
+        tags = selectors.trace_tag_names(trace_ids=[row["id"] for row in page.rows])
+        rows = [{**row, "tags": tags.get(row["id"], [])} for row in page.rows]
+        return Response({"data": TraceListItemSerializer(rows, many=True).data, "pagination": page.pagination})
 
     @extend_schema(
         request=TraceInputSerializer,

@@ -8,62 +8,37 @@ they share one invariant: a trace's bands are exactly ``band_keys`` of its store
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 
 from traces import similarity
 from traces.models import Trace, TraceBand, TraceSignature
+from tunix_rt.db.rows import insert_rows
 
 CANDIDATES_MAX = 1_000
 KEYS_CHUNK = 2_000
 
 
-def trace_index_write(*, traces: Sequence[Trace]) -> None:
-    """Stores signatures and band keys of freshly created traces in two INSERTs whatever their number.
+def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
+    """Stores signatures and band keys of freshly created traces (id → prompt) in two statements whatever their number.
 
     The caller owns the transaction (batch import, create, backfill), so a trace and its index
-    rows land together.
+    rows land together. Both tables are written with ``insert_rows`` (COPY on PostgreSQL).
     """
-    if not traces:
+    if not prompts:
         return
-    minhashes = similarity.signatures([t.prompt for t in traces])
-    TraceSignature.objects.bulk_create(
-        [TraceSignature(trace_id=t.pk, minhash=m) for t, m in zip(traces, minhashes, strict=True)],
-        batch_size=len(traces),
+    ids = list(prompts)
+    minhashes = similarity.signatures(list(prompts.values()))
+    insert_rows(TraceSignature, ("trace", "minhash"), list(zip(ids, minhashes, strict=True)))
+    insert_rows(
+        TraceBand,
+        ("trace", "key"),
+        [(pk, key) for pk, m in zip(ids, minhashes, strict=True) for key in similarity.band_keys(m)],
     )
-    _insert_bands([(t.pk, similarity.band_keys(m)) for t, m in zip(traces, minhashes, strict=True)])
-
-
-PARAMS_MAX = 65_535  # PostgreSQL's limit of bound parameters per statement
-
-
-def _insert_bands(rows: list[tuple[uuid.UUID, list[int]]]) -> None:
-    """Plain multi-row INSERTs, as many rows per statement as the database's parameter limit allows.
-
-    Sixteen rows per trace make model instances the main cost of ``bulk_create``; a batch of
-    1,000 traces (32,000 parameters) is one statement on PostgreSQL and on SQLite 3.32+.
-    """
-    trace_field = TraceBand._meta.get_field("trace")
-    params_max = min(connection.features.max_query_params or PARAMS_MAX, PARAMS_MAX)
-    per_statement = max(1, params_max // 2)
-    values: list[tuple[Any, int]] = []
-    for pk, keys in rows:
-        stored_pk = trace_field.get_db_prep_value(pk, connection)
-        values += [(stored_pk, key) for key in keys]
-    table = connection.ops.quote_name(TraceBand._meta.db_table)
-    columns = f"{connection.ops.quote_name(trace_field.column)}, {connection.ops.quote_name('key')}"
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), per_statement):
-            chunk = values[start : start + per_statement]
-            marks = ", ".join(["(%s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {marks}",  # noqa: S608
-                [param for row in chunk for param in row],
-            )
 
 
 def traces_index_backfill(
@@ -83,7 +58,7 @@ def traces_index_backfill(
             chunk = list(Trace.objects.filter(signature__isnull=True).order_by("pk").only("id", "prompt")[:chunk_size])
             if not chunk:
                 return done
-            trace_index_write(traces=chunk)
+            trace_index_write(prompts={t.pk: t.prompt for t in chunk})
         done += len(chunk)
         if on_chunk is not None:
             on_chunk(done)

@@ -24,6 +24,7 @@ from traces.scoring import CannotVerify, get_scorer
 from traces.types import TracePayload
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection
+from tunix_rt.db.rows import insert_rows
 from tunix_rt.models import AuditAction, AuditObjectType
 
 UNSET: Any = object()
@@ -49,57 +50,56 @@ def _clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
     return [{"i": s["i"], "type": s["type"], "content": s["content"]} for s in payload["steps"]]
 
 
-def _build_trace(payload: TracePayload, actor: Any = None) -> Trace:
-    now = timezone.now()
+TRACE_COLUMNS = (
+    "id", "created_at", "updated_at", "trace_version", "prompt", "final_answer", "steps", "meta", "step_count",
+    "content_hash", "source", "status", "notes", "created_by",
+)  # fmt: skip
+
+
+def _trace_row(payload: TracePayload, now: Any, user: Any) -> tuple[Any, ...]:
+    """A new trace's values in ``TRACE_COLUMNS`` order."""
     steps = _clean_steps(payload)
-    return Trace(
-        id=uuid.uuid4(),
-        created_at=now,
-        updated_at=now,
-        trace_version=payload["trace_version"],
-        prompt=payload["prompt"],
-        final_answer=payload["final_answer"],
-        steps=steps,
-        meta=payload.get("meta"),
-        step_count=len(steps),
-        content_hash=trace_content_hash(prompt=payload["prompt"], steps=steps, final_answer=payload["final_answer"]),
-        source=_source_of(payload.get("meta")),
-        created_by=user_or_none(actor),
-    )
+    prompt, final_answer, meta = payload["prompt"], payload["final_answer"], payload.get("meta")
+    return (
+        uuid.uuid4(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
+        trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer), _source_of(meta),
+        TraceStatus.PENDING.value, "", user.pk if user is not None else None,
+    )  # fmt: skip
 
 
 @transaction.atomic
 def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
     """Stores one trace made by ``actor`` (a user, or None for a command run without one) and audits it."""
-    trace = _build_trace(payload, actor)
+    user = user_or_none(actor)
+    values = dict(zip(TRACE_COLUMNS, _trace_row(payload, timezone.now(), user), strict=True))
+    values["created_by"] = user
+    trace = Trace(**values)
     trace.save(force_insert=True)
-    trace_index_write(traces=[trace])
+    trace_index_write(prompts={trace.pk: trace.prompt})
     audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_id=trace.id)
     return trace
 
 
 @transaction.atomic
 def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[Trace]:
-    """Stores all payloads or none, in five queries whatever the batch size.
+    """Stores all payloads or none, in five statements whatever the batch size.
 
-    One ``bulk_create`` of the traces, two of their near-duplicate index rows, one of their
-    audit entries, then ONE ``filter(id__in=...)`` re-fetch; the result keeps the input order.
+    One insert of the traces (COPY on PostgreSQL, ``tunix_rt.db.rows``), two of their
+    near-duplicate index rows, one of their audit entries, then ONE ``filter(id__in=...)``
+    re-fetch; the result keeps the input order.
     """
     if not payloads:
         return []
-    built = [_build_trace(p, actor) for p in payloads]
-    Trace.objects.bulk_create(built, batch_size=len(built))
-    trace_index_write(traces=built)
-    audit_record_many(
-        actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[t.id for t in built]
-    )
+    now, user = timezone.now(), user_or_none(actor)
+    rows = [_trace_row(p, now, user) for p in payloads]
+    insert_rows(Trace, TRACE_COLUMNS, rows)
+    ids = [row[0] for row in rows]
+    trace_index_write(prompts={row[0]: row[4] for row in rows})
+    audit_record_many(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=ids)
     stored = {
-        t.id: t
-        for t in Trace.objects.filter(id__in=[t.id for t in built]).only(
-            "id", "created_at", "trace_version", "content_hash"
-        )
+        t.id: t for t in Trace.objects.filter(id__in=ids).only("id", "created_at", "trace_version", "content_hash")
     }
-    return [stored[t.id] for t in built]
+    return [stored[pk] for pk in ids]
 
 
 def traces_existing_hashes(*, hashes: Iterable[str]) -> set[str]:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from tunix_rt.db.rows import insert_rows
 from tunix_rt.models import AuditEntry
 
 
@@ -43,16 +44,15 @@ def audit_record_many(
     changes: dict[str, Any] | None = None,
     changes_each: Iterable[dict[str, Any] | None] | None = None,
 ) -> int:
-    """An entry per id in ONE ``bulk_create``; ``changes_each`` gives each its own changes."""
+    """An entry per id in ONE statement (``insert_rows``); ``changes_each`` gives each its own changes."""
     fields = _actor_fields(actor)
     now = timezone.now()
     ids = [str(object_id) for object_id in object_ids]
     each = list(changes_each) if changes_each is not None else [changes] * len(ids)
-    rows = [
-        AuditEntry(created_at=now, **fields, action=action, object_type=object_type, object_id=oid, changes=change)
-        for oid, change in zip(ids, each, strict=True)
-    ]
-    AuditEntry.objects.bulk_create(rows, batch_size=max(len(rows), 1))
+    columns = ("created_at", "actor", "actor_name", "action", "object_type", "object_id", "changes")
+    head = (now, fields["actor"].pk if fields["actor"] is not None else None, fields["actor_name"])
+    rows = [(*head, action, object_type, oid, change) for oid, change in zip(ids, each, strict=True)]
+    insert_rows(AuditEntry, columns, rows)
     return len(rows)
 
 

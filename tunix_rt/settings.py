@@ -146,13 +146,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header turns anonymous requests into 401.
-        "rest_framework.authentication.TokenAuthentication",
+        "tunix_rt.authentication.RoleTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tunix_rt.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": ["tunix_rt.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "tunix_rt.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "tunix_rt.schema.AutoSchema",

@@ -10,8 +10,9 @@ from rest_framework import serializers
 
 from traces.models import TraceStatus
 from traces.scoring import criteria_names
+from traces.serializers.fast import trace_fast
 from tunix_rt.fields import JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
-from tunix_rt.pagination import PaginationSerializer
+from tunix_rt.pagination import CursorPaginationSerializer
 from tunix_rt.query import QuerySerializer
 
 TAG_PATTERN = re.compile(r"^[\w.:-]{1,64}$")
@@ -29,6 +30,11 @@ class TraceInputSerializer(serializers.Serializer[Any]):
     final_answer = StrictCharField(min_length=1, max_length=50_000)
     steps = StepSerializer(many=True, min_length=1, max_length=1_000, allow_empty=False)  # type: ignore[call-arg]
     meta = JSONObjectField(required=False, allow_null=True, default=None)
+
+    def to_internal_value(self, data: Any) -> Any:
+        """The fast path (``traces.serializers.fast``) for plainly valid input, DRF for the rest."""
+        fast = trace_fast(self, data)
+        return fast if fast is not None else super().to_internal_value(data)
 
     def validate_steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen: set[int] = set()
@@ -89,6 +95,8 @@ class TagNamesField(serializers.ListField):
 
 
 class TraceListItemSerializer(serializers.Serializer[Any]):
+    """One row of ``selectors.trace_list`` (a dict) with its ``tags`` added."""
+
     id = serializers.UUIDField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -96,9 +104,9 @@ class TraceListItemSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=TraceStatus.choices)
     source = serializers.CharField()  # type: ignore[assignment]
     step_count = serializers.IntegerField()
-    tags = TagNamesField()
+    tags = serializers.ListField(child=serializers.CharField())
     prompt_excerpt = serializers.CharField()
-    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by_name", allow_null=True)
 
 
 class TracePayloadSerializer(serializers.Serializer[Any]):
@@ -126,7 +134,7 @@ class TraceDetailSerializer(serializers.Serializer[Any]):
 
 class TraceListOutputSerializer(serializers.Serializer[Any]):
     data = TraceListItemSerializer(many=True)  # type: ignore[assignment]
-    pagination = PaginationSerializer()
+    pagination = CursorPaginationSerializer()
 
 
 IMMUTABLE_FIELDS = ("trace_version", "prompt", "final_answer", "steps", "meta", "payload")

@@ -4,6 +4,7 @@ import json
 import uuid
 from datetime import timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from django.test import override_settings
@@ -150,10 +151,10 @@ def _batch_queries(api_client: APIClient, size: int, django_assert_num_queries: 
 
 
 def test_batch_query_count_does_not_grow_with_size(api_client: APIClient, django_assert_num_queries: Any) -> None:
-    # token lookup, role, savepoint/transaction, one INSERT of traces, one of signatures, one of band keys,
+    # token lookup with the role, savepoint/transaction, one INSERT of traces, one of signatures, one of band keys,
     # one of audit entries, one re-fetch: the same for 2 and 1,000 traces
-    _batch_queries(api_client, 2, django_assert_num_queries, 9)
-    _batch_queries(api_client, 1000, django_assert_num_queries, 9)
+    _batch_queries(api_client, 2, django_assert_num_queries, 8)
+    _batch_queries(api_client, 1000, django_assert_num_queries, 8)
     assert Trace.objects.count() == 1002
 
 
@@ -164,7 +165,7 @@ def test_list_shape_newest_first_and_pagination(api_client: APIClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert [row["id"] for row in body["data"]] == [str(t.id) for t in traces[:2]]
-    assert body["pagination"] == {"limit": 2, "offset": 0, "next_offset": 2}
+    assert body["pagination"] == {"limit": 2, "offset": 0, "next_offset": 2, "next_cursor": ANY}
     last = api_client.get("/api/traces", {"limit": 2, "offset": 4}).json()
     assert [row["id"] for row in last["data"]] == [str(traces[4].id)]
     assert last["pagination"]["next_offset"] is None
@@ -188,7 +189,8 @@ def test_list_default_limit_is_20(api_client: APIClient) -> None:
     TraceFactory.create_batch(25)
     body = api_client.get("/api/traces").json()
     assert len(body["data"]) == 20
-    assert body["pagination"] == {"limit": 20, "offset": 0, "next_offset": 20}
+    cursor = body["pagination"]["next_cursor"]
+    assert cursor and body["pagination"] == {"limit": 20, "offset": 0, "next_offset": 20, "next_cursor": cursor}
 
 
 def test_list_filters(api_client: APIClient) -> None:
@@ -221,7 +223,7 @@ def test_list_invalid_filters_are_400(api_client: APIClient, params: dict[str, s
 
 def test_list_query_budget_and_no_step_contents(api_client: APIClient, django_assert_num_queries: Any) -> None:
     TraceFactory.create_batch(30)
-    with django_assert_num_queries(4) as captured:  # token, role, rows (with the creator), tags prefetch
+    with django_assert_num_queries(3) as captured:  # token with the role, rows (with the creator), tags
         assert api_client.get("/api/traces", {"limit": 30}).status_code == 200
     rows_sql = captured.captured_queries[1]["sql"]
     assert '"steps"' not in rows_sql and '"final_answer"' not in rows_sql
