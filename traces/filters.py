@@ -43,6 +43,11 @@ def has_duplicates() -> Exists:
 FILTER_KEYS = ("source", "status", "tag", "created_after", "created_before", "q", "has_duplicates")
 
 
+def is_filter_param(name: str) -> bool:
+    """Whether a list query parameter is one of the filters (the rest are pagination or unknown, and ignored)."""
+    return name in TraceFilterSet.base_filters or name.startswith("meta__")
+
+
 def filter_traces(queryset: QuerySet[Trace], filters: dict[str, Any]) -> QuerySet[Trace]:
     """Applies list-endpoint filters given as a JSON object; an unknown key or a bad value is a ValidationError."""
     unknown = sorted(k for k in filters if k not in FILTER_KEYS and not k.startswith("meta__"))

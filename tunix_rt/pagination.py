@@ -97,6 +97,27 @@ def _rows_from_offset(queryset: QuerySet[Any], offset: int, count: int) -> list[
     return list(queryset.filter(pk__in=ids)[:count])
 
 
+def _number(text: Any, default: int, low: int, high: int) -> int | None:
+    if text is None:
+        return default
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high:
+        return int(text)
+    return None
+
+
+def _plain_page_query(given: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(limit, offset) when both are absent or plain in-range digits; None leaves the rest to the serializer."""
+    if "cursor" in given:
+        return None
+    fields: Any = PageQuerySerializer._declared_fields
+    bounds = {
+        name: (fields[name].default, fields[name].min_value, fields[name].max_value) for name in ("limit", "offset")
+    }
+    limit = _number(given.get("limit"), *bounds["limit"])
+    offset = _number(given.get("offset"), *bounds["offset"])
+    return None if limit is None or offset is None else (limit, offset)
+
+
 def page_of(queryset: QuerySet[Any], params: Mapping[str, Any], *, keyset: bool = False) -> Page:
     """Validates ``limit``/``offset`` (and ``cursor`` with ``keyset``; 400 when out of range or
     malformed) and fetches ``limit + 1`` rows, no COUNT.
@@ -105,12 +126,15 @@ def page_of(queryset: QuerySet[Any], params: Mapping[str, Any], *, keyset: bool 
     ``values()`` dicts holding ``created_at`` and ``id``).
     """
     names = ("limit", "offset", "cursor") if keyset else ("limit", "offset")
-    query = (CursorPageQuerySerializer if keyset else PageQuerySerializer)(
-        data={k: params[k] for k in names if k in params}
-    )
-    query.is_valid(raise_exception=True)
-    limit, offset = query.validated_data["limit"], query.validated_data["offset"]
-    cursor = query.validated_data.get("cursor")
+    given = {k: params[k] for k in names if k in params}
+    plain = _plain_page_query(given)
+    if plain is not None:
+        (limit, offset), cursor = plain, None
+    else:
+        query = (CursorPageQuerySerializer if keyset else PageQuerySerializer)(data=given)
+        query.is_valid(raise_exception=True)
+        limit, offset = query.validated_data["limit"], query.validated_data["offset"]
+        cursor = query.validated_data.get("cursor")
     if cursor is not None:
         moment, pk = cursor
         after = Q(created_at__lt=moment) | Q(pk__lt=pk)

@@ -3,7 +3,9 @@
 orjson writes the same compact UTF-8 JSON DRF's ``JSONRenderer`` writes (no spaces,
 non-ASCII as is) several times faster. Anything orjson refuses (an integer beyond 64
 bits, a non-string key, a type it does not know) and any request for indented output
-goes through DRF's renderer unchanged. Dataset exports do not come through here: their
+goes through DRF's renderer unchanged. UUIDs and datetimes come out as DRF's fields and
+encoder write them (canonical text; ISO 8601 with ``Z`` for UTC), so a view may hand
+database values over as they are. Dataset exports do not come through here: their
 bytes are fixed by the export formats (``datasets.formats``).
 """
 
@@ -27,7 +29,7 @@ class FastJSONRenderer(JSONRenderer):
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}) is None:
             try:
-                return orjson.dumps(data, default=_fallback.default)
+                return orjson.dumps(data, default=_fallback.default, option=orjson.OPT_UTC_Z)
             except (orjson.JSONEncodeError, TypeError):
                 pass
         return super().render(data, accepted_media_type, renderer_context)
