@@ -49,14 +49,15 @@ def main() -> None:
     batch = json.dumps(payloads(1_000, seed=500, cohort="batch"))
     single = json.dumps(payloads(1, seed=501, cohort="single")[0])
     counter = iter(range(10**6))
+    tag = f"{os.getpid()}"
 
     def build() -> Any:
-        name = {"dataset_name": "profile", "dataset_version": str(next(counter)), "filters": {"cohort": "old"},
+        name = {"dataset_name": "profile", "dataset_version": f"{tag}-{next(counter)}", "filters": {"cohort": "old"},
                 "limit": 10_000}  # fmt: skip
         return client.post("/api/datasets/build", json.dumps(name), content_type="application/json")
 
     def export() -> Any:
-        response = client.get("/api/datasets/profile-0/export.jsonl?format=tunix_sft")
+        response = client.get(f"/api/datasets/profile-{tag}-0/export.jsonl?format=tunix_sft")
         return b"".join(response.streaming_content)  # type: ignore[attr-defined]
 
     paths: dict[str, tuple[int, Callable[[], Any]]] = {

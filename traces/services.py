@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -71,10 +71,10 @@ def _trace_row(payload: TracePayload, now: Any, user: Any) -> tuple[Any, ...]:
 def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
     """Stores one trace made by ``actor`` (a user, or None for a command run without one) and audits it."""
     user = user_or_none(actor)
-    values = dict(zip(TRACE_COLUMNS, _trace_row(payload, timezone.now(), user), strict=True))
-    values["created_by"] = user
-    trace = Trace(**values)
-    trace.save(force_insert=True)
+    row = _trace_row(payload, timezone.now(), user)
+    insert_rows(Trace, TRACE_COLUMNS, [row])
+    trace = Trace(**{**dict(zip(TRACE_COLUMNS, row, strict=True)), "created_by": user})
+    trace._state.adding, trace._state.db = False, DEFAULT_DB_ALIAS
     trace_index_write(prompts={trace.pk: trace.prompt})
     audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_id=trace.id)
     return trace

@@ -23,6 +23,7 @@ from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
+from tunix_rt.db.rows import insert_rows
 from tunix_rt.errors import Conflict, InvalidInput
 from tunix_rt.files import atomic_file
 from tunix_rt.models import AuditAction, AuditObjectType
@@ -31,7 +32,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 LIMIT_MAX = 10_000
 DEFAULT_LIMIT = 100
 ID_STREAM_CHUNK = 2_000
-ITEM_BATCH = 1_000
 MAX_NAMED_UNKNOWN = 20
 
 
@@ -79,17 +79,13 @@ def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed
     return [trace_id for _, trace_id in sorted(ranked)]
 
 
-def dataset_stats(*, trace_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
-    """Manifest stats (docs/api.md) over the stored traces among ``trace_ids``, in chunks; averages to 2 decimals."""
-    count = steps = chars = 0
-    low: int | None = None
-    high: int | None = None
-    for step_count, total_chars in trace_selectors.trace_sizes(trace_ids=trace_ids):
-        count += 1
-        steps += step_count
-        chars += total_chars
-        low = step_count if low is None else min(low, step_count)
-        high = step_count if high is None else max(high, step_count)
+def dataset_stats(*, trace_ids: Sequence[uuid.UUID] | QuerySet[Any]) -> dict[str, Any]:
+    """Manifest stats (docs/api.md) over the stored traces among ``trace_ids`` (a list, or a query of
+    ids), in one aggregate query; averages to 2 decimals."""
+    ids = trace_ids if isinstance(trace_ids, QuerySet) else list(trace_ids)
+    totals = trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=ids))
+    count, steps, chars = totals["count"], totals["step_sum"] or 0, totals["chars"] or 0
+    low, high = totals["low"], totals["high"]
     return {
         "trace_count": count,
         "avg_step_count": round(steps / count, 2) if count else 0.0,
@@ -174,7 +170,6 @@ def dataset_build(
     selected = select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
     if not selected:
         raise InvalidInput("No traces match the selection; nothing to build.")
-    stats = dataset_stats(trace_ids=selected)
     assignment = None
     if fractions is not None:
         assignment = splits_assign(selected=selected, fractions=fractions, split_group=grouping, seed=seed)
@@ -190,7 +185,7 @@ def dataset_build(
         seed=seed,
         limit=limit,
         trace_count=len(selected),
-        stats=stats,
+        stats={},
         session_id=session_id,
         parent_dataset=parent,
         training_run_id=training_run_id,
@@ -204,18 +199,15 @@ def dataset_build(
             dataset.save(force_insert=True)
     except IntegrityError:
         raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
-    DatasetItem.objects.bulk_create(
-        [
-            DatasetItem(
-                dataset=dataset,
-                trace_id=trace_id,
-                position=n,
-                split=assignment.split_of[trace_id] if assignment is not None else "",
-            )
-            for n, trace_id in enumerate(selected)
-        ],
-        batch_size=ITEM_BATCH,
+    split_of = assignment.split_of if assignment is not None else {}
+    insert_rows(
+        DatasetItem,
+        ("dataset", "trace_id", "position", "split"),
+        [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
     )
+    # The stats read the members just written, so no id list travels to the database again.
+    dataset.stats = dataset_stats(trace_ids=DatasetItem.objects.filter(dataset=dataset).values("trace_id"))
+    dataset.save(update_fields=["stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
     return dataset

@@ -42,8 +42,9 @@ def test_trace_selection_is_sql_with_canonical_order() -> None:
     ]
     assert [t.id for t in trace_selectors.trace_selection(tags=["t"])] == [traces[1].id]
     assert list(trace_selectors.trace_selection(trace_ids=[uuid.uuid4()])) == []
-    sizes = list(trace_selectors.trace_sizes(trace_ids=[traces[0].id], chunk_size=1))
-    assert sizes == [(1, len(traces[0].prompt) + len(traces[0].final_answer) + len("Think it through."))]
+    totals = trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=[traces[0].id, traces[1].id]))
+    chars = sum(len(t.prompt) + len(t.final_answer) + len("Think it through.") for t in traces[:2])
+    assert totals == {"count": 2, "step_sum": 2, "low": 1, "high": 1, "chars": chars}
 
 
 def test_diff_caps_the_id_lists_but_not_the_counts() -> None:

@@ -201,7 +201,7 @@ def test_failed_build_leaves_no_rows_and_no_file(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(DatasetItem.objects, "bulk_create", explode)
+    monkeypatch.setattr("datasets.services.build.insert_rows", explode)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
         build(name="broken")
     assert callbacks == []
