@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from datasets import selectors
-from datasets.models import Dataset, DatasetItem
+from datasets.models import Dataset
 from datasets.services import dataset_build, dataset_stats
 from datasets.tests.factories import aged_traces, build
 from traces.models import Trace
