@@ -126,3 +126,10 @@ def test_mining_limit_and_rejected_source() -> None:
     assert mine() == "scanned=6 unverifiable=0 existing=2 stored=1"
     with pytest.raises(Exception, match="limit must be between"):
         mine("--limit", "0")
+
+
+def test_deleting_a_trace_deletes_its_preferences() -> None:
+    good, bad = arithmetic("5"), arithmetic("6")
+    preference_create(chosen_id=good.id, rejected_id=bad.id)
+    bad.delete()
+    assert not Preference.objects.exists() and Trace.objects.filter(id=good.id).exists()

@@ -65,7 +65,7 @@ def test_train_sft_trains_for_real_repeatably_and_evaluates(
         "--exclude-dataset", "arith-1.0", "--output", str(eval_file))  # fmt: skip
     run("import_eval_set", str(eval_file), "--name", "held")
     outputs = [
-        run("evaluate", "--run", str(first.run_id), "--eval-set", "held", "--checkpoint", c)
+        run("evaluate", "--run", str(first.run_id), "--eval-set", "held", "--checkpoint", c, "--store-traces", "wrong")
         for c in ("initial", "final")
     ]
     for out in outputs:
@@ -73,6 +73,11 @@ def test_train_sft_trains_for_real_repeatably_and_evaluates(
     before, after = EvaluationRun.objects.order_by("created_at")
     assert before.status == after.status == RunStatus.SUCCEEDED
     assert before.results.count() == after.results.count() == 8
+    wrong = before.results.filter(correct=False).count() + after.results.filter(correct=False).count()
+    from traces.models import Trace
+
+    assert Trace.objects.filter(source="model", status="pending").count() == wrong
+    assert before.stored_trace_count + after.stored_trace_count == wrong
     report = run("eval_report", "--before", str(before.id), "--after", str(after.id))
     assert report.startswith("# Evaluation report: held")
 
