@@ -231,3 +231,20 @@ class UngarExportQuerySerializer(QuerySerializer):
             except ValueError:
                 raise serializers.ValidationError(f"{raw!r} is not a valid UUID.") from None
         return ids
+
+
+class PreferenceExportQuerySerializer(QuerySerializer):
+    format = serializers.ChoiceField(
+        choices=["dpo"],
+        default="dpo",
+        error_messages={"invalid_choice": '"{input}" is not a valid format; choose one of: dpo.'},
+    )
+    system_prompt = StrictCharField(
+        required=False, max_length=10_000, help_text="Heads the user turn, as in prompt_completion."
+    )
+    dataset = StrictCharField(
+        required=False,
+        max_length=200,
+        help_text="Only pairs whose two traces this dataset holds and that existed when it was built.",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=10_000, default=10_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from datasets.api import EXPORT_VIEW_OPTIONS, DatasetViewSet
+from datasets.preferences_api import PreferenceExportViewSet
 from datasets.ungar_api import UngarExportViewSet
 
 
@@ -29,6 +30,11 @@ urlpatterns = [
         "datasets/<dataset_key:key>/export.jsonl",
         DatasetViewSet.as_view({"get": "export"}, **EXPORT_VIEW_OPTIONS),
         name="dataset-export",
+    ),
+    path(
+        "preferences/export.jsonl",
+        PreferenceExportViewSet.as_view({"get": "export"}, **EXPORT_VIEW_OPTIONS),
+        name="preference-export",
     ),
     path(
         "ungar/high-card-duel/export.jsonl",

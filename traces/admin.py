@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from traces import (
+    admin_preferences,  # noqa: F401 - registers the Preference admin
     admin_tags_scores,  # noqa: F401 - registers the Tag and Score admins
     admin_views,
     bulk,

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from traces import near_duplicates, selectors, services
+from traces import near_duplicates, preferences, selectors, services
 from traces.models import Trace, TraceStatus
 from traces.review import review_first, review_next
 from traces.scoring import CannotVerify, get_scorer
@@ -34,7 +34,10 @@ def _changelist_url() -> str:
 
 
 def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
-    """GET shows two traces and their step-level diff; POST approves or rejects one side and comes back."""
+    """GET shows two traces and their step-level diff; POST approves or rejects one side, or prefers
+    one side over the other (a ``Preference``), and comes back."""
+    if request.method == "POST" and request.POST.get("op") == "prefer":
+        return _prefer(model_admin, request)
     if request.method == "POST":
         try:
             trace = selectors.trace_get(trace_id=request.POST.get("trace", ""))
@@ -58,9 +61,31 @@ def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         model_admin.message_user(request, exc.message, messages.ERROR)
         return HttpResponseRedirect(_changelist_url())
+    sides["base"]["opponent_id"], sides["other"]["opponent_id"] = sides["other"]["id"], sides["base"]["id"]
     context["sides"] = {"base": sides["base"], "other": sides["other"]}
+    context["can_prefer"] = request.user.has_perm("traces.add_preference")
     context["diff"] = sides["diff"]
     return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+
+
+def _prefer(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("traces.add_preference"):
+        model_admin.message_user(request, "Recording a preference needs the curator role.", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+    try:
+        preference = preferences.preference_create(
+            chosen_id=request.POST.get("chosen", ""),
+            rejected_id=request.POST.get("rejected", ""),
+            reason=request.POST.get("reason", "").strip()[: preferences.REASON_MAX],
+            actor=request.user,
+        )
+    except DomainError as exc:
+        model_admin.message_user(request, exc.message, messages.ERROR)
+    else:
+        model_admin.message_user(
+            request, f"Preferred trace {preference.chosen_id} over {preference.rejected_id}.", messages.SUCCESS
+        )
+    return HttpResponseRedirect(request.get_full_path())
 
 
 def _queue_filters(request: HttpRequest) -> QueryDict:

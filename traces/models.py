@@ -97,3 +97,32 @@ class TraceBand(models.Model):
 
     def __str__(self) -> str:
         return f"band {self.key} of {self.trace_id}"
+
+
+class Preference(models.Model):
+    """Two answers to one prompt and which one is better: the unit of preference training (DPO).
+
+    Written only through ``traces.preferences.preference_create``, which checks that the two
+    traces differ and answer the same prompt (``traces.prompts.prompt_key``). A pair is stored
+    once: mining and the API refuse a second (chosen, rejected) row.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    prompt = models.TextField()
+    chosen = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="preferred_in")
+    rejected = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="dispreferred_in")
+    reason = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["chosen", "rejected"], name="preference_pair_unique"),
+            models.CheckConstraint(condition=~models.Q(chosen=models.F("rejected")), name="preference_sides_differ"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chosen_id} over {self.rejected_id}"

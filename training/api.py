@@ -139,6 +139,7 @@ class EvaluationRunViewSet(viewsets.ViewSet):
             training_run=selectors.training_run_get(run_id=incoming.validated_data["training_run_id"]),
             eval_set=selectors.eval_set_get(name=incoming.validated_data["eval_set"]),
             checkpoint=incoming.validated_data["checkpoint"],
+            store_traces=incoming.validated_data["store_traces"],
             actor=request.user,
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)

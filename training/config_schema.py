@@ -46,6 +46,7 @@ BOUNDS: dict[str, dict[str, Any]] = {
     "training.log_every": _range(1, "max_steps"),
     "training.checkpoint.save_every_steps": _range(1, "max_steps"),
     "training.checkpoint.max_to_keep": _range(1, "max_to_keep"),
+    "training.pad_multiple": _range(1, "seq_len"),
     "eval.max_new_tokens": _range(1, "eval_tokens"),
     "eval.batch_size": _range(1, "batch_size"),
 }

@@ -138,6 +138,12 @@ class EvalItem(models.Model):
         return self.example_id
 
 
+class StoreTraces(models.TextChoices):
+    NONE = "none", "None"
+    WRONG = "wrong", "Wrong generations"
+    ALL = "all", "All generations"
+
+
 class EvaluationRun(BackgroundJob):
     """Greedy generation on an eval set from one checkpoint of a training run, scored."""
 
@@ -150,6 +156,13 @@ class EvaluationRun(BackgroundJob):
     accuracy = models.FloatField(null=True, blank=True)
     format_rate = models.FloatField(null=True, blank=True)
     per_category = models.JSONField(default=dict, blank=True)
+    store_traces = models.CharField(
+        max_length=8,
+        choices=StoreTraces.choices,
+        default=StoreTraces.NONE,
+        help_text="Which generations become traces (source 'model', pending review) when the evaluation ends.",
+    )
+    stored_trace_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from training.config_schema import config_json_schema
-from training.models import CheckpointChoice, RunStatus
+from training.models import CheckpointChoice, RunStatus, StoreTraces
 from training.presets import preset_names
 from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
@@ -138,6 +138,11 @@ class EvaluationCreateInputSerializer(serializers.Serializer[Any]):
     training_run_id = serializers.UUIDField()
     eval_set = serializers.CharField(max_length=128)
     checkpoint = serializers.ChoiceField(choices=CheckpointChoice.choices, default=CheckpointChoice.FINAL)
+    store_traces = serializers.ChoiceField(
+        choices=StoreTraces.choices,
+        default=StoreTraces.NONE,
+        help_text="Store the wrong (or all) generations as pending traces with source 'model', for review.",
+    )
 
 
 class EvaluationResultSerializer(serializers.Serializer[Any]):
@@ -165,6 +170,8 @@ class EvaluationRunSerializer(serializers.Serializer[Any]):
     accuracy = serializers.FloatField(allow_null=True)
     format_rate = serializers.FloatField(allow_null=True)
     per_category = serializers.JSONField()
+    store_traces = serializers.ChoiceField(choices=StoreTraces.choices)
+    stored_trace_count = serializers.IntegerField()
     error = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 

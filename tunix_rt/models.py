@@ -24,6 +24,7 @@ class AuditObjectType(models.TextChoices):
     TRAINING_RUN = "training_run", "Training run"
     EVALUATION_RUN = "evaluation_run", "Evaluation run"
     USER = "user", "User"
+    PREFERENCE = "preference", "Preference"
 
 
 class AuditEntry(models.Model):

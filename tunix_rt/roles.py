@@ -19,7 +19,7 @@ NO_ROLE = ""
 
 # Admin (model) permissions per group, cumulative like the roles: "app.codename".
 _VIEW_MODELS = {
-    "traces": ("trace", "score", "tag"),
+    "traces": ("trace", "score", "tag", "preference"),
     "datasets": ("dataset", "datasetitem", "datasetexport"),
     "training": ("trainingrun", "trainingmetric", "evalset", "evalitem", "evaluationrun", "evaluationresult"),
 }
@@ -28,6 +28,7 @@ _CURATOR_PERMS = (
     "traces.delete_trace",
     "traces.add_score",
     "traces.add_tag",
+    "traces.add_preference",
     "datasets.add_dataset",
     "training.add_evalset",
 )

@@ -30,13 +30,19 @@ def record_texts(records: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def encode_records(
-    *, records: Sequence[Mapping[str, Any]], processor: spm.SentencePieceProcessor, max_seq_len: int
+    *,
+    records: Sequence[Mapping[str, Any]],
+    processor: spm.SentencePieceProcessor,
+    max_seq_len: int,
+    max_completion_len: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return int32 `(tokens, mask)` arrays of shape `[len(records), max_seq_len]`.
 
     Tokens are `[bos] + prompt + completion + [eos]` right-padded with the pad id;
     the mask is 1 on completion and eos only, so the loss skips prompt and padding.
     Prompt and completion are encoded separately, as the sampler later sees the prompt alone.
+    With `max_completion_len` (the generation budget), a completion the sampler could not
+    finish within that many tokens is an error naming the record, before anything trains.
     """
     _check_records(records)
     pad, bos, eos = processor.pad_id(), processor.bos_id(), processor.eos_id()
@@ -46,6 +52,11 @@ def encode_records(
         prompt_ids = [bos, *processor.EncodeAsIds(record["prompt"])]
         completion_ids = [*processor.EncodeAsIds(record["completion"]), eos]
         length = len(prompt_ids) + len(completion_ids)
+        if max_completion_len is not None and len(completion_ids) - 1 > max_completion_len:
+            raise DataError(
+                f"record {_label(record, i)} has a completion of {len(completion_ids) - 1} tokens, more than "
+                f"the generation budget eval.max_new_tokens={max_completion_len}"
+            )
         if length > max_seq_len:
             raise DataError(
                 f"record {_label(record, i)} is {length} tokens long, more than training.max_seq_len={max_seq_len}"
@@ -66,15 +77,40 @@ def batch_indices(*, num_records: int, batch_size: int, num_batches: int, seed: 
     return stream[:needed].reshape(num_batches, batch_size)
 
 
+def record_lengths(mask: np.ndarray) -> np.ndarray:
+    """Tokens in each encoded record: every record ends with its eos, the last masked position."""
+    return mask.shape[1] - np.argmax(mask[:, ::-1], axis=1)
+
+
+def batch_width(*, lengths: np.ndarray, multiple: int | None, max_seq_len: int) -> int:
+    """The longest record rounded up to `multiple` (at most `max_seq_len`); `None` keeps `max_seq_len`."""
+    if multiple is None:
+        return max_seq_len
+    longest = int(lengths.max()) if lengths.size else 1
+    return min(max_seq_len, -(-longest // multiple) * multiple)
+
+
 def iter_training_inputs(
-    *, tokens: np.ndarray, mask: np.ndarray, batch_size: int, num_batches: int, seed: int
+    *,
+    tokens: np.ndarray,
+    mask: np.ndarray,
+    batch_size: int,
+    num_batches: int,
+    seed: int,
+    pad_multiple: int | None = None,
 ) -> Iterator[TrainingInput]:
-    """Yield exactly `num_batches` Tunix `TrainingInput` batches in a seeded order."""
+    """Yield exactly `num_batches` Tunix `TrainingInput` batches in a seeded order.
+
+    With `pad_multiple`, a batch is cut to its longest record rounded up to that multiple,
+    so short batches do not pay for `max_seq_len` (XLA compiles once per distinct width).
+    """
     from tunix.sft.peft_trainer import TrainingInput
 
     order = batch_indices(num_records=tokens.shape[0], batch_size=batch_size, num_batches=num_batches, seed=seed)
+    lengths = record_lengths(mask)
     for idx in order:
-        yield TrainingInput(input_tokens=tokens[idx], input_mask=mask[idx])
+        width = batch_width(lengths=lengths[idx], multiple=pad_multiple, max_seq_len=tokens.shape[1])
+        yield TrainingInput(input_tokens=tokens[idx, :width], input_mask=mask[idx, :width])
 
 
 def _check_records(records: Sequence[Mapping[str, Any]]) -> None:

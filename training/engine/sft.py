@@ -81,7 +81,12 @@ def run_sft(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         processor, tokenizer_path, spec = _prepare(records=records, config=config, run_dir=run_dir)
-        tokens, mask = encode_records(records=records, processor=processor, max_seq_len=config.training.max_seq_len)
+        tokens, mask = encode_records(
+            records=records,
+            processor=processor,
+            max_seq_len=config.training.max_seq_len,
+            max_completion_len=config.eval.max_new_tokens if config.training.check_generation_budget else None,
+        )
     except (DataError, TokenizerError, ModelLoadError, ConfigError) as exc:
         raise TrainingError(str(exc)) from exc
     spec.save(run_dir)
@@ -254,7 +259,12 @@ def _train(
     trainer = trainer.with_gen_model_input_fn(gen_model_input)
     trainer.with_training_hooks(_LossHook())
     batches = iter_training_inputs(
-        tokens=tokens, mask=mask, batch_size=t.batch_size, num_batches=t.max_steps, seed=t.seed
+        tokens=tokens,
+        mask=mask,
+        batch_size=t.batch_size,
+        num_batches=t.max_steps,
+        seed=t.seed,
+        pad_multiple=t.pad_multiple,
     )
     trainer.train(batches)
     return losses

@@ -18,7 +18,17 @@ from traces.prompts import prompt_key
 from traces.verifiers.answers import answers_match, extract_answer, format_ok
 from training import jobs
 from training.manifest import record_reaped_job, run_config
-from training.models import CheckpointChoice, EvalItem, EvalSet, EvaluationResult, EvaluationRun, RunStatus, TrainingRun
+from training.models import (
+    CheckpointChoice,
+    EvalItem,
+    EvalSet,
+    EvaluationResult,
+    EvaluationRun,
+    RunStatus,
+    StoreTraces,
+    TrainingRun,
+)
+from training.services.eval_traces import evaluation_store_traces
 from training.services.runs import training_stack_ready
 from training.splits import check_not_trained_on
 from tunix_rt.accounts import user_or_none
@@ -42,12 +52,22 @@ def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str, split: str 
 
 
 def evaluation_create(
-    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+    *,
+    training_run: TrainingRun,
+    eval_set: EvalSet,
+    checkpoint: str,
+    store_traces: str = StoreTraces.NONE,
+    actor: Any = None,
 ) -> EvaluationRun:
     """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
-    shares prompts with the data the run trained on (its split, or the whole dataset)."""
+    shares prompts with the data the run trained on (its split, or the whole dataset).
+
+    ``store_traces`` (``none``, ``wrong``, ``all``): which generations become pending ``model`` traces.
+    """
     if checkpoint not in CheckpointChoice.values:
         raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
+    if store_traces not in StoreTraces.values:
+        raise InvalidInput(f"store_traces must be one of {', '.join(StoreTraces.values)}.", field="store_traces")
     if training_run.dry_run or training_run.status != RunStatus.SUCCEEDED:
         raise InvalidInput(
             f"Training run {training_run.run_id} has no trained checkpoints (status {training_run.status}"
@@ -71,6 +91,7 @@ def evaluation_create(
         training_run=training_run,
         eval_set=eval_set,
         checkpoint=checkpoint,
+        store_traces=store_traces,
         example_count=eval_set.item_count,
         created_by=user_or_none(actor),
     )
@@ -81,12 +102,19 @@ def evaluation_create(
 
 
 def evaluation_enqueue(
-    *, training_run: TrainingRun, eval_set: EvalSet, checkpoint: str, actor: Any = None
+    *,
+    training_run: TrainingRun,
+    eval_set: EvalSet,
+    checkpoint: str,
+    store_traces: str = StoreTraces.NONE,
+    actor: Any = None,
 ) -> EvaluationRun:
     from training import tasks
 
     with transaction.atomic():
-        evaluation = evaluation_create(training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, actor=actor)
+        evaluation = evaluation_create(
+            training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, store_traces=store_traces, actor=actor
+        )
         evaluation_id = str(evaluation.id)
         transaction.on_commit(lambda: tasks.evaluate.enqueue(evaluation_id=evaluation_id))
     return evaluation
@@ -173,6 +201,7 @@ def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outp
         for n, (item, output) in enumerate(zip(items, outputs, strict=True))
     ]
     EvaluationResult.objects.bulk_create(results)
+    stored = evaluation_store_traces(evaluation=evaluation, results=results, actor=evaluation.created_by)
     accuracy, format_rate, per_category = aggregate(results)
     EvaluationRun.objects.filter(pk=evaluation.pk, status=RunStatus.RUNNING).update(
         status=RunStatus.SUCCEEDED,
@@ -180,6 +209,7 @@ def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outp
         format_rate=format_rate,
         per_category=per_category,
         example_count=len(results),
+        stored_trace_count=stored,
         finished_at=timezone.now(),
     )
     evaluation.refresh_from_db()

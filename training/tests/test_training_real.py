@@ -65,7 +65,7 @@ def test_train_sft_trains_for_real_repeatably_and_evaluates(
         "--exclude-dataset", "arith-1.0", "--output", str(eval_file))  # fmt: skip
     run("import_eval_set", str(eval_file), "--name", "held")
     outputs = [
-        run("evaluate", "--run", str(first.run_id), "--eval-set", "held", "--checkpoint", c)
+        run("evaluate", "--run", str(first.run_id), "--eval-set", "held", "--checkpoint", c, "--store-traces", "wrong")
         for c in ("initial", "final")
     ]
     for out in outputs:
@@ -73,5 +73,50 @@ def test_train_sft_trains_for_real_repeatably_and_evaluates(
     before, after = EvaluationRun.objects.order_by("created_at")
     assert before.status == after.status == RunStatus.SUCCEEDED
     assert before.results.count() == after.results.count() == 8
+    wrong = before.results.filter(correct=False).count() + after.results.filter(correct=False).count()
+    from traces.models import Trace
+
+    assert Trace.objects.filter(source="model", status="pending").count() == wrong
+    assert before.stored_trace_count + after.stored_trace_count == wrong
     report = run("eval_report", "--before", str(before.id), "--after", str(after.id))
     assert report.startswith("# Evaluation report: held")
+
+
+def hard_config(tmp_path: Path, **overrides: Any) -> Path:
+    """The shipped sft_hard preset with a few sections overridden, so a real run stays a few steps long."""
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "sft_hard.yaml").read_text())
+    for section, values in overrides.items():
+        data[section].update(values)
+    path = tmp_path / "hard.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def hard_dataset(db: Any, artifacts: Path) -> Dataset:
+    from datasets.services import dataset_build
+    from traces.generation import traces_generate
+
+    traces_generate(name="arithmetic", count=24, seed=5, level="hard")
+    return dataset_build(name="hard", version="1.0", filters={"level": "hard"}, limit=24)
+
+
+def test_sft_hard_preset_trains_hard_records(hard_dataset: Dataset, tmp_path: Path) -> None:
+    config = hard_config(tmp_path, training={"max_steps": 3, "warmup_steps": 1, "log_every": 1, "batch_size": 4})
+    last = run("train_sft", "--dataset", "hard-1.0", "--config", str(config)).strip().splitlines()[-1]
+    trained = TrainingRun.objects.get()
+    assert last.startswith(f"run={trained.run_id} status=succeeded steps=3 final_loss=")
+    assert trained.training_config["training"]["max_seq_len"] == 224
+
+
+def test_sft_hard_refuses_a_completion_over_the_generation_budget(hard_dataset: Dataset, tmp_path: Path) -> None:
+    from django.core.management.base import CommandError
+
+    config = hard_config(tmp_path, training={"max_steps": 3, "warmup_steps": 1}, eval={"max_new_tokens": 150})
+    with pytest.raises(CommandError, match=r"has a completion of \d+ tokens, more than the generation budget"):
+        run("train_sft", "--dataset", "hard-1.0", "--config", str(config))
+    failed = TrainingRun.objects.get()
+    assert failed.status == RunStatus.FAILED and "(id " in failed.error
+    assert not (Path(failed.artifacts_path) / "checkpoints").exists()

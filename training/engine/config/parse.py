@@ -144,6 +144,9 @@ def _parse_training(d: dict[str, Any]) -> TrainingConfig:
             ck_d, "training.checkpoint", "max_to_keep", td.checkpoint.max_to_keep, lo=1, hi=LIMITS["max_to_keep"]
         ),
     )
+    pad_multiple = d.get("pad_multiple")
+    if pad_multiple is not None:
+        pad_multiple = int_value(d, "training", "pad_multiple", 1, lo=1, hi=LIMITS["seq_len"])
     training = TrainingConfig(
         seed=int_value(d, "training", "seed", td.seed, lo=0, hi=2**31 - 1),
         batch_size=int_value(d, "training", "batch_size", td.batch_size, lo=1, hi=LIMITS["batch_size"]),
@@ -156,6 +159,8 @@ def _parse_training(d: dict[str, Any]) -> TrainingConfig:
         grad_clip=float_value(d, "training", "grad_clip", td.grad_clip, lo=0.0, lo_open=True),
         log_every=int_value(d, "training", "log_every", td.log_every, lo=1, hi=LIMITS["max_steps"]),
         checkpoint=checkpoint,
+        pad_multiple=pad_multiple,
+        check_generation_budget=bool_value(d, "training", "check_generation_budget", td.check_generation_budget),
     )
     if training.warmup_steps >= training.max_steps:
         raise ConfigError("training.warmup_steps must be smaller than training.max_steps")

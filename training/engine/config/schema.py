@@ -85,6 +85,8 @@ class TrainingConfig:
     grad_clip: float = 1.0
     log_every: int = 1
     checkpoint: CheckpointPolicy = CheckpointPolicy()
+    pad_multiple: int | None = None
+    check_generation_budget: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.engine.stack import TrainingStackMissing, ensure_training_stack
-from training.models import CheckpointChoice, RunStatus
+from training.models import CheckpointChoice, RunStatus, StoreTraces
 from training.selectors import eval_set_get, training_run_get
 from training.services import evaluation_create, evaluation_execute
 from tunix_rt.commands import add_user_argument, command_user, domain_errors
@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--run", required=True, help="training run id")
         parser.add_argument("--eval-set", required=True, help="eval set name")
         parser.add_argument("--checkpoint", choices=CheckpointChoice.values, default=CheckpointChoice.FINAL)
+        parser.add_argument(
+            "--store-traces",
+            choices=StoreTraces.values,
+            default=StoreTraces.NONE,
+            help="store the wrong (or all) generations as pending traces with source 'model', for review",
+        )
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,6 +41,7 @@ class Command(BaseCommand):
                 training_run=training_run_get(run_id=options["run"]),
                 eval_set=eval_set_get(name=options["eval_set"]),
                 checkpoint=options["checkpoint"],
+                store_traces=options["store_traces"],
                 actor=command_user(options),
             )
             self.stdout.write(
@@ -47,6 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {name}: accuracy={row['accuracy']:.3f} format_rate={row['format_rate']:.3f} (n={row['count']})"
             )
+        if evaluation.stored_trace_count:
+            self.stdout.write(f"  stored {evaluation.stored_trace_count} generation(s) as pending model traces")
         self.stdout.write(
             f"accuracy={evaluation.accuracy:.4f} format_rate={evaluation.format_rate:.4f} eval_run={evaluation.id}"
         )

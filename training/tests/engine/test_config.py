@@ -31,6 +31,15 @@ def test_sft_tiny_yaml_loads() -> None:
     assert config.tokenizer.vocab_size == 96
 
 
+def test_sft_hard_yaml_has_the_hard_budgets() -> None:
+    config = load_config(REPO / "training" / "configs" / "sft_hard.yaml")
+    t = config.training
+    assert (t.max_seq_len, t.pad_multiple, t.check_generation_budget) == (224, 32, True)
+    assert config.eval.max_new_tokens == 192
+    assert parse_config({}).training.pad_multiple is None
+    assert parse_config({}).training.check_generation_budget is False
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -52,6 +61,8 @@ def test_sft_tiny_yaml_loads() -> None:
         ({"training": []}, "training must be a mapping"),
         ({"eval": {"max_new_tokens": 0}}, "eval.max_new_tokens must be >= 1"),
         ({"training": {"checkpoint": {"save_every_steps": 0}}}, "training.checkpoint.save_every_steps"),
+        ({"training": {"pad_multiple": 0}}, "training.pad_multiple must be >= 1, got 0"),
+        ({"training": {"check_generation_budget": "yes"}}, "training.check_generation_budget must be true or false"),
     ],
 )
 def test_validation_names_the_key(data: dict[str, Any], message: str) -> None:

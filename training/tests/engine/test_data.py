@@ -51,6 +51,42 @@ def test_too_long_record_is_named() -> None:
         encode_records(records=records, processor=CharProcessor(), max_seq_len=6)
 
 
+def test_completion_over_the_generation_budget_is_named() -> None:
+    from training.engine.data import DataError, encode_records
+
+    records = [{"prompt": "a", "completion": "bc"}, {"id": "t-7", "prompt": "a", "completion": "bcd"}]
+    tokens, _ = encode_records(records=records[:1], processor=CharProcessor(), max_seq_len=8, max_completion_len=2)
+    assert tokens.shape == (1, 8)
+    with pytest.raises(
+        DataError,
+        match=r"record 1 \(id t-7\) has a completion of 3 tokens, more than the generation budget "
+        r"eval.max_new_tokens=2",
+    ):
+        encode_records(records=records, processor=CharProcessor(), max_seq_len=8, max_completion_len=2)
+
+
+def test_batches_are_padded_to_their_longest_record_rounded_up() -> None:
+    from training.engine.data import batch_width, encode_records, iter_training_inputs, record_lengths
+
+    records = [{"prompt": "a", "completion": "b"}, {"prompt": "abcde", "completion": "abcde"}]
+    tokens, mask = encode_records(records=records, processor=CharProcessor(), max_seq_len=16)
+    assert record_lengths(mask).tolist() == [4, 12]
+    assert batch_width(lengths=record_lengths(mask)[:1], multiple=4, max_seq_len=16) == 4
+    assert batch_width(lengths=record_lengths(mask)[:1], multiple=3, max_seq_len=16) == 6
+    assert batch_width(lengths=record_lengths(mask), multiple=8, max_seq_len=16) == 16
+    assert batch_width(lengths=record_lengths(mask), multiple=32, max_seq_len=16) == 16
+    assert batch_width(lengths=record_lengths(mask)[:1], multiple=None, max_seq_len=16) == 16
+    short = list(iter_training_inputs(tokens=tokens[:1], mask=mask[:1], batch_size=2, num_batches=1, seed=0,
+                                      pad_multiple=8))  # fmt: skip
+    assert short[0].input_tokens.tolist() == [[1, 10, 11, 2, 0, 0, 0, 0]] * 2
+    assert short[0].input_mask.tolist() == [[0, 0, 1, 1, 0, 0, 0, 0]] * 2
+    widths = {
+        batch.input_tokens.shape[1]
+        for batch in iter_training_inputs(tokens=tokens, mask=mask, batch_size=1, num_batches=6, seed=0, pad_multiple=8)
+    }
+    assert widths == {8, 16}
+
+
 def test_empty_and_malformed_records() -> None:
     from training.engine.data import DataError, encode_records
 
