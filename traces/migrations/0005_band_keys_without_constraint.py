@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traces', '0003_trace_near_duplicates'),
+        ('traces', '0004_preferences'),
     ]
 
     operations = [
