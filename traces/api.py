@@ -36,6 +36,7 @@ from traces.serializers import (
     TraceListOutputSerializer,
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
+    trace_created_items,
     trace_list_items,
 )
 from tunix_rt import idempotent as idempotent_views
@@ -103,8 +104,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
     )
     def list(self, request: Request) -> Response:
         page = page_of(self.filter_queryset(self.get_queryset()), request.query_params, keyset=True)
-        tags = selectors.trace_tag_names(trace_ids=[row["id"] for row in page.rows])
-        return Response({"data": trace_list_items(page.rows, tags), "pagination": page.pagination})
+        return Response({"data": trace_list_items(page.rows), "pagination": page.pagination})
 
     @extend_schema(
         request=TraceInputSerializer,
@@ -131,7 +131,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         incoming = TraceBatchInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         traces = services.traces_import_batch(payloads=incoming.validated_data, actor=request.user)
-        body = {"created_count": len(traces), "traces": TraceCreatedSerializer(traces, many=True).data}
+        body = {"created_count": len(traces), "traces": trace_created_items(traces)}
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db.models import (
+    Aggregate,
+    CharField,
     Count,
     Exists,
     F,
@@ -44,24 +46,36 @@ def latest_score_subquery(criteria: str = "baseline") -> Subquery:
     return Subquery(latest.values("score")[:1], output_field=FloatField())
 
 
+class CommaJoined(Aggregate):
+    """The values of a group joined by commas (``STRING_AGG`` on PostgreSQL, ``GROUP_CONCAT`` on SQLite)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="STRING_AGG", **extra)
+
+
+def _tag_names_subquery() -> Subquery:
+    """Each trace's tag names, comma-joined, as a correlated subquery (tag names cannot hold a comma)."""
+    names = Trace.tags.through.objects.filter(trace_id=OuterRef("pk")).order_by().values("trace_id")
+    joined = names.annotate(names=CommaJoined("tag__name")).values("names")  # type: ignore[misc]
+    return Subquery(joined, output_field=CharField())
+
+
 def trace_list() -> QuerySet[Trace, dict[str, Any]]:
     """List rows as dicts, newest first (``id`` breaks ties), without loading steps, prompt or answer.
 
-    One query for the rows (the creator's name joined in); ``trace_tag_names`` fetches the
-    page's tags in one more.
+    ONE query for a page: the creator's name is joined in and the tags come as ``tag_names``
+    (comma-joined; ``serializers.trace_list_items`` turns them into the sorted list the API shows).
     """
     return Trace.objects.order_by("-created_at", "-id").values(
-        *LIST_COLUMNS, created_by_name=F("created_by__username"), prompt_excerpt=Substr("prompt", 1, EXCERPT_CHARS)
+        *LIST_COLUMNS,
+        created_by_name=F("created_by__username"),
+        prompt_excerpt=Substr("prompt", 1, EXCERPT_CHARS),
+        tag_names=_tag_names_subquery(),
     )
-
-
-def trace_tag_names(*, trace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Tag names per trace id, sorted, in one query; traces without tags are absent."""
-    names: dict[uuid.UUID, list[str]] = {}
-    pairs = Trace.tags.through.objects.filter(trace_id__in=trace_ids).order_by("tag__name")
-    for trace_id, name in pairs.values_list("trace_id", "tag__name"):
-        names.setdefault(trace_id, []).append(name)
-    return names
 
 
 def parse_trace_id(trace_id: Any) -> uuid.UUID:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash
@@ -36,9 +38,17 @@ def shingles(text: str) -> list[bytes]:
     return sorted({norm[i : i + SHINGLE].encode("utf-8") for i in range(len(norm) - SHINGLE + 1)})
 
 
+@cache
+def _permutations() -> Any:
+    """The permutation parameters of (NUM_PERM, SEED, SCHEME), drawn once per process instead of per call."""
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
 def signatures(texts: Sequence[str]) -> list[bytes]:
     """One little-endian uint32 MinHash signature (``SIGNATURE_BYTES`` long) per text."""
-    hashes = MinHash.bulk([shingles(t) for t in texts], num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    hashes = MinHash.bulk(
+        [shingles(t) for t in texts], num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations()
+    )
     return [np.asarray(m.hashvalues, dtype="<u4").tobytes() for m in hashes]
 
 

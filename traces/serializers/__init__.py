@@ -43,6 +43,7 @@ from traces.serializers.traces import (
     TraceScoreInputSerializer,
     TraceScoreOutputSerializer,
     check_tags,
+    trace_created_items,
     trace_list_items,
 )
 from tunix_rt.fields import StrictCharField, StrictIntegerField, check_json_text
@@ -82,6 +83,7 @@ __all__ = [
     "TracePayloadSerializer",
     "TraceScoreInputSerializer",
     "TraceScoreOutputSerializer",
+    "trace_created_items",
     "trace_list_items",
     "UngarGenerateInputSerializer",
     "UngarStatusSerializer",

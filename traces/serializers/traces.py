@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -82,6 +83,12 @@ class TraceCreatedSerializer(serializers.Serializer[Any]):
     trace_version = serializers.CharField()
 
 
+def trace_created_items(traces: Sequence[Any]) -> list[dict[str, Any]]:
+    """What ``TraceCreatedSerializer(traces, many=True).data`` holds, without DRF's per-field work
+    (the API's renderer writes ids and UTC datetimes as those fields do; a test holds them equal)."""
+    return [{"id": t.id, "created_at": t.created_at, "trace_version": t.trace_version} for t in traces]
+
+
 class TraceBatchOutputSerializer(serializers.Serializer[Any]):
     created_count = serializers.IntegerField()
     traces = TraceCreatedSerializer(many=True)
@@ -109,7 +116,12 @@ class TraceListItemSerializer(serializers.Serializer[Any]):
     created_by = serializers.CharField(source="created_by_name", allow_null=True)
 
 
-def trace_list_items(rows: list[dict[str, Any]], tags: dict[Any, list[str]]) -> list[dict[str, Any]]:
+def list_tags(tag_names: str | None) -> list[str]:
+    """``tag_names`` of ``selectors.trace_list`` (comma-joined, in any order) as the sorted list."""
+    return sorted(tag_names.split(",")) if tag_names else []
+
+
+def trace_list_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What ``TraceListItemSerializer(rows, many=True).data`` holds, without DRF's per-field work.
 
     ``rows`` come from ``selectors.trace_list``; ids and datetimes stay Python objects, which
@@ -125,7 +137,7 @@ def trace_list_items(rows: list[dict[str, Any]], tags: dict[Any, list[str]]) -> 
             "status": row["status"],
             "source": row["source"],
             "step_count": row["step_count"],
-            "tags": tags.get(row["id"], []),
+            "tags": list_tags(row["tag_names"]),
             "prompt_excerpt": row["prompt_excerpt"],
             "created_by": row["created_by_name"],
         }  # fmt: skip

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from traces.models import Score, Trace, TraceStatus
+from traces.services import traces_import_batch
 from traces.tests.factories import TraceFactory, make_payload
 
 pytestmark = pytest.mark.django_db
@@ -223,10 +224,17 @@ def test_list_invalid_filters_are_400(api_client: APIClient, params: dict[str, s
 
 def test_list_query_budget_and_no_step_contents(api_client: APIClient, django_assert_num_queries: Any) -> None:
     TraceFactory.create_batch(30)
-    with django_assert_num_queries(3) as captured:  # token with the role, rows (with the creator), tags
-        assert api_client.get("/api/traces", {"limit": 30}).status_code == 200
+    tagged = TraceFactory.create()
+    tagged.tags.create(name="zeta")
+    tagged.tags.create(name="alpha")
+    with django_assert_num_queries(2) as captured:  # token with the role; rows with creator and tags
+        response = api_client.get("/api/traces", {"limit": 30})
+    assert response.status_code == 200
     rows_sql = captured.captured_queries[1]["sql"]
     assert '"steps"' not in rows_sql and '"final_answer"' not in rows_sql
+    rows = response.json()["data"]
+    assert rows[0]["id"] == str(tagged.id) and rows[0]["tags"] == ["alpha", "zeta"]
+    assert all(row["tags"] == [] for row in rows[1:])
 
 
 def test_retrieve_returns_payload_and_curation_fields(api_client: APIClient) -> None:
@@ -368,3 +376,51 @@ def test_schema_lists_enums_and_docs_serve_locally(anon_client: APIClient) -> No
 def test_api_root_lists_collections(api_client: APIClient) -> None:
     body = api_client.get("/api/").json()
     assert body["traces"].endswith("/api/traces")
+
+
+def test_cursor_walk_returns_every_trace_once_newest_first_despite_inserts(api_client: APIClient) -> None:
+    stored = traces_import_batch(payloads=[make_payload(n) for n in range(25)])  # one created_at for all: ties
+    newest_first = sorted(stored, key=lambda t: (t.created_at, t.id), reverse=True)
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 10}
+    while True:
+        body = api_client.get("/api/traces", params).json()
+        seen += [row["id"] for row in body["data"]]
+        if len(seen) == 10:
+            post_json(api_client, "/api/traces", make_payload(99))  # lands before the walk's start
+        cursor = body["pagination"]["next_cursor"]
+        assert body["pagination"]["offset"] is None or "cursor" not in params
+        if cursor is None:
+            break
+        params = {"limit": 10, "cursor": cursor}
+    assert seen == [str(t.id) for t in newest_first]
+
+
+def test_deep_offsets_read_the_same_rows_as_a_plain_slice(api_client: APIClient, monkeypatch: Any) -> None:
+    traces_import_batch(payloads=[make_payload(n) for n in range(12)])
+    shallow = api_client.get("/api/traces", {"limit": 5, "offset": 4}).json()
+    monkeypatch.setattr("tunix_rt.pagination.DEFERRED_FROM", 1)
+    deep = api_client.get("/api/traces", {"limit": 5, "offset": 4}).json()
+    assert deep == shallow and len(deep["data"]) == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cursor": "not-a-cursor"},
+        {"cursor": "WyJ4IiwgInkiXQ=="},  # base64 of ["x", "y"]
+        {"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIngiXQ=="},  # naive time, bad id
+        {"cursor": "", "limit": 5},
+    ],
+)
+def test_bad_cursors_are_400(api_client: APIClient, params: dict[str, str]) -> None:
+    response = api_client.get("/api/traces", params)
+    assert response.status_code == 400
+    assert "cursor" in response.json()
+
+
+def test_cursor_and_offset_together_are_400(api_client: APIClient) -> None:
+    TraceFactory.create_batch(3)
+    cursor = api_client.get("/api/traces", {"limit": 1}).json()["pagination"]["next_cursor"]
+    response = api_client.get("/api/traces", {"limit": 1, "cursor": cursor, "offset": 0})
+    assert response.status_code == 400 and "offset" in response.json()

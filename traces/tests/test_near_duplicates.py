@@ -3,7 +3,9 @@ from __future__ import annotations
 from io import StringIO
 from typing import Any
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 from django.core.management import call_command
 
 from traces import near_duplicates, similarity
@@ -83,3 +85,9 @@ def test_backfill_command_indexes_old_traces_and_rebuilds() -> None:
     assert "Indexed 4 trace(s)" in out.getvalue() and TraceBand.objects.count() == 4 * similarity.BANDS
     with pytest.raises(Exception, match="chunk-size"):
         call_command("index_near_duplicates", "--chunk-size", "0")
+
+
+def test_signatures_equal_datasketch_drawing_its_own_permutations() -> None:
+    texts = ["What is 2 + 3?", "A longer prompt about trains and apples.", "x"]
+    drawn = MinHash.bulk([similarity.shingles(t) for t in texts], num_perm=128, seed=1, scheme="affine32")
+    assert similarity.signatures(texts) == [np.asarray(m.hashvalues, dtype="<u4").tobytes() for m in drawn]

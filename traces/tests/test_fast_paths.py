@@ -1,0 +1,119 @@
+"""The fast paths of the trace API give exactly what the DRF serializers they stand beside give."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from traces import selectors
+from traces.serializers import (
+    TraceCreatedSerializer,
+    TraceInputSerializer,
+    TraceListItemSerializer,
+    trace_created_items,
+    trace_list_items,
+)
+from traces.serializers.fast import trace_fast
+from traces.services import traces_import_batch
+from traces.tests.factories import TraceFactory, make_payload
+from tunix_rt.renderers import FastJSONRenderer
+
+
+class DRFOnly(TraceInputSerializer):
+    """The serializer without its fast path: what DRF alone makes of the input."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return serializers.Serializer.to_internal_value(self, data)
+
+
+def drf_outcome(data: Any) -> tuple[bool, Any]:
+    checked = DRFOnly(data=copy.deepcopy(data))
+    return (True, checked.validated_data) if checked.is_valid() else (False, checked.errors)
+
+
+def assert_fast_agrees(data: Any) -> None:
+    """The fast path may say "valid" only with DRF's exact result, and otherwise must step aside."""
+    valid, outcome = drf_outcome(data)
+    fast = trace_fast(TraceInputSerializer(), copy.deepcopy(data))
+    if fast is not None:
+        assert valid and json.loads(json.dumps(fast)) == json.loads(json.dumps(outcome))
+    full = TraceInputSerializer(data=copy.deepcopy(data))
+    assert full.is_valid() == valid
+    assert (full.validated_data if valid else full.errors) == outcome
+
+
+text = st.one_of(st.text(max_size=70), st.just(""), st.just("a\x00b"), st.just("\ud800"), st.integers(), st.none())
+step = st.fixed_dictionaries(
+    {
+        "i": st.one_of(st.integers(-2, 3), st.booleans(), st.just(2**70), st.text(max_size=2)),
+        "type": text,
+        "content": text,
+    }
+)
+trace_like = st.fixed_dictionaries(
+    {"trace_version": text, "prompt": text, "final_answer": text},
+    optional={
+        "steps": st.one_of(st.lists(step, max_size=4), st.just("x"), st.just([])),
+        "meta": st.one_of(st.none(), st.just([]), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)),
+        "extra": st.integers(),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trace_like)
+def test_fast_validation_agrees_with_drf_on_any_input(data: dict[str, Any]) -> None:
+    assert_fast_agrees(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        make_payload(1),
+        make_payload(2, meta=None),
+        {k: v for k, v in make_payload(3).items() if k != "meta"},
+        make_payload(4, prompt="é" * 50_000),
+        make_payload(5, prompt="x" * 50_001),
+        make_payload(6, meta={"source": 7}),
+        make_payload(7, meta={"source": "s", "deep": {"k\x00": 1}}),
+        make_payload(8, steps=[{"i": 0, "type": "a", "content": "b"}, {"i": 0, "type": "a", "content": "c"}]),
+        make_payload(9, steps=[{"i": True, "type": "a", "content": "b"}]),
+        make_payload(10, trace_version=" "),
+        ["not", "an", "object"],
+    ],
+)
+def test_fast_validation_agrees_with_drf_on_edges(data: Any) -> None:
+    assert_fast_agrees(data)
+
+
+def render_both(fast: Any, drf: Any) -> tuple[bytes, bytes]:
+    return FastJSONRenderer().render(fast), JSONRenderer().render(drf)
+
+
+@pytest.mark.django_db
+def test_list_items_render_as_the_serializer_would() -> None:
+    tagged = TraceFactory.create(meta={"source": "søurce"})
+    tagged.tags.create(name="b")
+    tagged.tags.create(name="a")
+    TraceFactory.create_batch(3)
+    rows = list(selectors.trace_list())
+    with_tags = [
+        {**row, "tags": sorted((row["tag_names"] or "").split(",")) if row["tag_names"] else []} for row in rows
+    ]
+    fast, drf = render_both(trace_list_items(rows), TraceListItemSerializer(with_tags, many=True).data)
+    assert fast == drf
+    assert ["a", "b"] in [item["tags"] for item in json.loads(fast)]
+
+
+@pytest.mark.django_db
+def test_created_items_render_as_the_serializer_would() -> None:
+    traces = traces_import_batch(payloads=[make_payload(n) for n in range(3)])
+    fast, drf = render_both(trace_created_items(traces), TraceCreatedSerializer(traces, many=True).data)
+    assert fast == drf
