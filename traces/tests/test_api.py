@@ -379,7 +379,7 @@ def test_api_root_lists_collections(api_client: APIClient) -> None:
 
 
 def test_cursor_walk_returns_every_trace_once_newest_first_despite_inserts(api_client: APIClient) -> None:
-    stored = traces_import_batch(payloads=[make_payload(n) for n in range(25)])  # one created_at for all: ties
+    stored = traces_import_batch(payloads=[make_payload(n) for n in range(25)])  # type: ignore[misc]  # one created_at for all: ties
     newest_first = sorted(stored, key=lambda t: (t.created_at, t.id), reverse=True)
     seen: list[str] = []
     params: dict[str, Any] = {"limit": 10}
@@ -397,7 +397,7 @@ def test_cursor_walk_returns_every_trace_once_newest_first_despite_inserts(api_c
 
 
 def test_deep_offsets_read_the_same_rows_as_a_plain_slice(api_client: APIClient, monkeypatch: Any) -> None:
-    traces_import_batch(payloads=[make_payload(n) for n in range(12)])
+    traces_import_batch(payloads=[make_payload(n) for n in range(12)])  # type: ignore[misc]
     shallow = api_client.get("/api/traces", {"limit": 5, "offset": 4}).json()
     monkeypatch.setattr("tunix_rt.pagination.DEFERRED_FROM", 1)
     deep = api_client.get("/api/traces", {"limit": 5, "offset": 4}).json()

@@ -114,6 +114,6 @@ def test_list_items_render_as_the_serializer_would() -> None:
 
 @pytest.mark.django_db
 def test_created_items_render_as_the_serializer_would() -> None:
-    traces = traces_import_batch(payloads=[make_payload(n) for n in range(3)])
+    traces = traces_import_batch(payloads=[make_payload(n) for n in range(3)])  # type: ignore[misc]
     fast, drf = render_both(trace_created_items(traces), TraceCreatedSerializer(traces, many=True).data)
     assert fast == drf
