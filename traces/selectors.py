@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
-    Aggregate,
     CharField,
     Count,
     Exists,
@@ -24,6 +25,7 @@ from django.db.models import (
     Sum,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, RowNumber, Substr
 
 from traces.diff import trace_diff
@@ -46,22 +48,20 @@ def latest_score_subquery(criteria: str = "baseline") -> Subquery:
     return Subquery(latest.values("score")[:1], output_field=FloatField())
 
 
-class CommaJoined(Aggregate):
-    """The values of a group joined by commas (``STRING_AGG`` on PostgreSQL, ``GROUP_CONCAT`` on SQLite)."""
+@cache
+def _tag_names_sql(vendor: str) -> str:
+    """Each trace's tag names, comma-joined (tag names cannot hold a comma), as a correlated subquery.
 
-    function = "GROUP_CONCAT"
-    template = "%(function)s(%(expressions)s, ',')"
-    output_field = CharField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, function="STRING_AGG", **extra)
-
-
-def _tag_names_subquery() -> Subquery:
-    """Each trace's tag names, comma-joined, as a correlated subquery (tag names cannot hold a comma)."""
-    names = Trace.tags.through.objects.filter(trace_id=OuterRef("pk")).order_by().values("trace_id")
-    joined = names.annotate(names=CommaJoined("tag__name")).values("names")  # type: ignore[misc]
-    return Subquery(joined, output_field=CharField())
+    Written once as SQL: Django compiling the same subquery for every page cost more than running it.
+    """
+    qn = connection.ops.quote_name
+    through, tag, trace = Trace.tags.through._meta, Tag._meta, Trace._meta
+    joined = "STRING_AGG(g.{name}, ',')" if vendor == "postgresql" else "GROUP_CONCAT(g.{name}, ',')"
+    return (
+        f"(SELECT {joined.format(name=qn('name'))} FROM {qn(through.db_table)} m"  # noqa: S608 (model metadata only)
+        f" JOIN {qn(tag.db_table)} g ON g.{qn('id')} = m.{qn('tag_id')}"
+        f" WHERE m.{qn('trace_id')} = {qn(trace.db_table)}.{qn('id')})"
+    )
 
 
 def trace_list() -> QuerySet[Trace, dict[str, Any]]:
@@ -74,7 +74,7 @@ def trace_list() -> QuerySet[Trace, dict[str, Any]]:
         *LIST_COLUMNS,
         created_by_name=F("created_by__username"),
         prompt_excerpt=Substr("prompt", 1, EXCERPT_CHARS),
-        tag_names=_tag_names_subquery(),
+        tag_names=RawSQL(_tag_names_sql(connection.vendor), (), output_field=CharField()),  # noqa: S611
     )
 
 

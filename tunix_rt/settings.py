@@ -102,7 +102,9 @@ def _database() -> dict[str, object]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    elif engine != "django.db.backends.postgresql":
+    elif engine == "django.db.backends.postgresql":
+        config["ENGINE"] = "tunix_rt.db.postgresql"
+    else:
         raise ImproperlyConfigured(f"DATABASE_URL must point at SQLite or PostgreSQL, got engine {engine!r}.")
     return config
 
