@@ -69,9 +69,9 @@ test-training: install-training
 	$(BIN)/coverage run --rcfile=.coveragerc-training -m pytest -m training -p no:cacheprovider
 	$(BIN)/coverage report --rcfile=.coveragerc-training
 
-## make bench: service paths against raw PostgreSQL, as ratios (DATABASE_URL must be postgres://)
-bench: install-dev
-	$(BIN)/python -m pytest bench/bench_hot_paths.py -s -p no:cacheprovider
+## make bench: the hot paths over HTTP (gunicorn, 1 worker) against raw PostgreSQL, as ratios (DATABASE_URL=postgres://…)
+bench: install
+	$(BIN)/python bench/run.py --rounds $(or $(ROUNDS),2)
 
 ## make worker: the background worker that runs queued training and evaluation jobs
 worker: install .env

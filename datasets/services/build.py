@@ -12,7 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from datasets import selectors
@@ -77,6 +78,27 @@ def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed
         limit, enumerate(ids.iterator(chunk_size=ID_STREAM_CHUNK)), key=lambda pair: _seeded_rank(seed, pair[1])
     )
     return [trace_id for _, trace_id in sorted(ranked)]
+
+
+def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: int) -> int:
+    """Makes the ``limit`` newest of ``traces`` the dataset's members in ONE ``INSERT … SELECT``
+    (positions in canonical order: newest first, ``id`` breaking ties); answers how many."""
+    newest = traces.order_by("-created_at", "-id").values_list("id", "created_at")[:limit]
+    try:
+        inner_sql, inner_params = newest.query.sql_with_params()
+    except EmptyResultSet:
+        return 0
+    qn = connection.ops.quote_name
+    table = qn(DatasetItem._meta.db_table)
+    # Only identifiers and the ORM's own SQL are interpolated; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({qn('dataset_id')}, {qn('trace_id')}, {qn('position')}, {qn('split')}) "  # noqa: S608
+        f"SELECT %s, picked.{qn('id')}, ROW_NUMBER() OVER (ORDER BY picked.{qn('created_at')} DESC, "
+        f"picked.{qn('id')} DESC) - 1, '' FROM ({inner_sql}) picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (dataset.pk, *inner_params))
+        return int(cursor.rowcount)
 
 
 def dataset_stats(*, trace_ids: Sequence[uuid.UUID] | QuerySet[Any]) -> dict[str, Any]:
@@ -167,8 +189,10 @@ def dataset_build(
         _check_trace_ids(ids)
 
     traces = trace_selectors.trace_selection(filters=filters, status=status, tags=list(tags), trace_ids=ids)
-    selected = select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
-    if not selected:
+    # The newest matches without splits never need their ids in Python: the database copies them.
+    in_database = strategy == SelectionStrategy.LATEST and fractions is None and ids is None
+    selected = [] if in_database else select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
+    if not selected and not in_database:
         raise InvalidInput("No traces match the selection; nothing to build.")
     assignment = None
     if fractions is not None:
@@ -199,15 +223,20 @@ def dataset_build(
             dataset.save(force_insert=True)
     except IntegrityError:
         raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
-    split_of = assignment.split_of if assignment is not None else {}
-    insert_rows(
-        DatasetItem,
-        ("dataset", "trace_id", "position", "split"),
-        [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
-    )
+    if in_database:
+        dataset.trace_count = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
+        if not dataset.trace_count:
+            raise InvalidInput("No traces match the selection; nothing to build.")
+    else:
+        split_of = assignment.split_of if assignment is not None else {}
+        insert_rows(
+            DatasetItem,
+            ("dataset", "trace_id", "position", "split"),
+            [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
+        )
     # The stats read the members just written, so no id list travels to the database again.
     dataset.stats = dataset_stats(trace_ids=DatasetItem.objects.filter(dataset=dataset).values("trace_id"))
-    dataset.save(update_fields=["stats"])
+    dataset.save(update_fields=["trace_count", "stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
     return dataset

@@ -202,6 +202,7 @@ def test_failed_build_leaves_no_rows_and_no_file(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("datasets.services.build.insert_rows", explode)
+    monkeypatch.setattr("datasets.services.build.members_insert_newest", explode)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
         build(name="broken")
     assert callbacks == []
@@ -234,3 +235,18 @@ def test_service_is_what_other_apps_call() -> None:
         trace_ids=None,
     )
     assert selectors.dataset_get(key="x-1") == dataset
+
+
+def test_latest_build_copies_members_in_the_database_newest_first_with_id_ties() -> None:
+    from traces.services import traces_import_batch
+    from traces.tests.factories import make_payload
+
+    stored = traces_import_batch(payloads=[make_payload(n) for n in range(6)])  # type: ignore[misc]
+    expected = [t.id for t in sorted(stored, key=lambda t: (t.created_at, t.id), reverse=True)][:4]
+    dataset = dataset_build(name="ties", version="1", limit=4)
+    assert dataset.trace_count == 4
+    assert selectors.dataset_trace_ids(dataset=dataset) == expected
+    assert dataset.stats["trace_count"] == 4
+    with pytest.raises(InvalidInput):
+        dataset_build(name="none", version="1", filters={"nothing": "matches"})
+    assert not Dataset.objects.filter(name="none").exists()

@@ -34,7 +34,7 @@ def test_generation_steps_reads_the_numbered_reasoning_lines() -> None:
 
 def _two_items(run_key: str = "arith-1.0") -> tuple[Any, str]:
     trained = TrainingRunFactory.create(dataset_key=run_key)
-    first = EvalItemFactory.create(example_id="e1", prompt="What is 500 + 1?", expected_answer="501",
+    first = EvalItemFactory.create(example_id="e1", position=0, prompt="What is 500 + 1?", expected_answer="501",
                                    eval_set__item_count=2)  # fmt: skip
     EvalItemFactory.create(eval_set=first.eval_set, example_id="e2", position=1, prompt="What is 600 + 1?",
                            expected_answer="601")  # fmt: skip
