@@ -28,8 +28,9 @@ def _log(sql: str, started: float, rows: int) -> None:
         connection.queries_log.append({"sql": f"{sql} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"})
 
 
-def _copy_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
-    """How COPY's text format wants a value of ``field``: JSON as its text, the rest as psycopg adapts it."""
+def _copy_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How COPY's text format wants a value of ``field``: JSON as its text, a UUID as its canonical
+    text; ``None`` when psycopg adapts the value as it is."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
 
@@ -42,7 +43,7 @@ def _copy_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     if isinstance(field, models.UUIDField):
         # COPY reads text: the canonical form, written by str() in C, costs a fraction of psycopg's UUID dumper.
         return lambda value: None if value is None else str(value)
-    return lambda value: value
+    return None
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -54,10 +55,15 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     started = time.monotonic()
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         sql = f"COPY {table} ({names}) FROM STDIN"
-        adapters = [_copy_adapter(f) for f in fields]  # type: ignore[arg-type]
+        adapters = [(n, adapt) for n, f in enumerate(fields) if (adapt := _copy_adapter(f)) is not None]  # type: ignore[arg-type]
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row([adapt(value) for adapt, value in zip(adapters, row, strict=True)])
+                if len(row) != len(fields):
+                    raise ValueError(f"A row of {len(row)} values for {len(fields)} columns.")
+                values = list(row)
+                for n, adapt in adapters:
+                    values[n] = adapt(values[n])
+                copy.write_row(values)
         _log(sql, started, len(rows))
         return
     per_statement = max(1, min(connection.features.max_query_params or PARAMS_MAX, PARAMS_MAX) // len(fields))
