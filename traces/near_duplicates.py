@@ -10,13 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Case, Q, Value, When
 
 from traces import similarity
-from traces.models import Trace, TraceBand, TraceSignature
+from traces.models import BAND_COLUMNS, Trace, TraceSignature
 from tunix_rt.db.rows import insert_rows
 
 CANDIDATES_MAX = 1_000
@@ -24,21 +26,17 @@ KEYS_CHUNK = 2_000
 
 
 def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
-    """Stores signatures and band keys of freshly created traces (id → prompt) in two statements whatever their number.
+    """Stores the signatures and band keys of freshly created traces (id → prompt) in ONE statement
+    whatever their number (``insert_rows``: COPY on PostgreSQL).
 
     The caller owns the transaction (batch import, create, backfill), so a trace and its index
-    rows land together. Both tables are written with ``insert_rows`` (COPY on PostgreSQL).
+    row land together.
     """
     if not prompts:
         return
-    ids = list(prompts)
     minhashes = similarity.signatures(list(prompts.values()))
-    insert_rows(TraceSignature, ("trace", "minhash"), list(zip(ids, minhashes, strict=True)))
-    insert_rows(
-        TraceBand,
-        ("trace", "key"),
-        [(pk, key) for pk, m in zip(ids, minhashes, strict=True) for key in similarity.band_keys(m)],
-    )
+    rows = [(pk, m, *similarity.band_keys(m)) for pk, m in zip(prompts, minhashes, strict=True)]
+    insert_rows(TraceSignature, ("trace", "minhash", *BAND_COLUMNS), rows)
 
 
 def traces_index_backfill(
@@ -50,7 +48,6 @@ def traces_index_backfill(
     """
     if rebuild:
         with transaction.atomic():
-            TraceBand.objects.all().delete()
             TraceSignature.objects.all().delete()
     done = 0
     while True:
@@ -82,19 +79,23 @@ class Similar:
 def trace_similar(*, trace: Trace, threshold: float = 0.8, limit: int = 20) -> list[Similar]:
     """Traces whose prompt is at least ``threshold`` similar to this one's, most similar first; itself excluded.
 
-    Three indexed queries: the trace's signature, the candidates sharing a band key (at most
-    ``CANDIDATES_MAX``, those sharing the most bands first), and the candidates' signatures.
+    Two indexed queries: the trace's signature, then the signatures of the candidates sharing a
+    band key (one index per band; at most ``CANDIDATES_MAX``, those sharing the most bands first).
     """
     signature = _signature_of(trace)
-    candidates = list(
-        TraceBand.objects.filter(key__in=similarity.band_keys(signature))
-        .exclude(trace_id=trace.pk)
-        .values("trace_id")
-        .annotate(shared=Count("id"))
-        .order_by("-shared", "trace_id")
-        .values_list("trace_id", flat=True)[:CANDIDATES_MAX]
+    keys = dict(zip(BAND_COLUMNS, similarity.band_keys(signature), strict=True))
+    any_band = reduce(or_, (Q(**{name: key}) for name, key in keys.items()))
+    shared = sum(
+        (Case(When(**{name: key}, then=Value(1)), default=Value(0)) for name, key in keys.items()),
+        start=Value(0),
     )
-    rows = TraceSignature.objects.filter(trace_id__in=candidates).values_list("trace_id", "minhash")
+    rows = (
+        TraceSignature.objects.filter(any_band)
+        .exclude(trace_id=trace.pk)
+        .annotate(shared=shared)
+        .order_by("-shared", "trace_id")
+        .values_list("trace_id", "minhash")[:CANDIDATES_MAX]
+    )
     found = [Similar(id=pk, similarity=similarity.similarity(signature, _bytes(m))) for pk, m in rows]
     found = [s for s in found if s.similarity >= threshold]
     found.sort(key=lambda s: (-s.similarity, str(s.id)))
@@ -109,9 +110,9 @@ def trace_band_keys(*, trace_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[i
     ids = list(trace_ids)
     keys: dict[uuid.UUID, list[int]] = {}
     for start in range(0, len(ids), KEYS_CHUNK):
-        rows = TraceBand.objects.filter(trace_id__in=ids[start : start + KEYS_CHUNK]).values_list("trace_id", "key")
-        for trace_id, key in rows.order_by():
-            keys.setdefault(trace_id, []).append(key)
+        rows = TraceSignature.objects.filter(trace_id__in=ids[start : start + KEYS_CHUNK]).order_by()
+        for trace_id, *bands in rows.values_list("trace_id", *BAND_COLUMNS):
+            keys[trace_id] = [key for key in bands if key is not None]
     return keys
 
 

@@ -9,7 +9,7 @@ from datasketch import MinHash
 from django.core.management import call_command
 
 from traces import near_duplicates, similarity
-from traces.models import TraceBand, TraceSignature
+from traces.models import BAND_COLUMNS, TraceSignature
 from traces.services import trace_create, traces_import_batch
 from traces.tests.factories import TraceFactory
 from traces.tests.factories import make_payload as _payload
@@ -40,7 +40,7 @@ def test_every_write_indexes_the_trace() -> None:
     one = trace_create(payload=make_payload(1, prompt=TEXT))
     batch = traces_import_batch(payloads=[make_payload(2), make_payload(3)])
     assert TraceSignature.objects.count() == 3
-    assert TraceBand.objects.count() == 3 * similarity.BANDS
+    assert all(None not in s.band_keys() for s in TraceSignature.objects.all())
     keys = near_duplicates.trace_band_keys(trace_ids=[one.id, batch[0].id])
     assert keys[one.id] and len(keys[one.id]) == similarity.BANDS and batch[1].id not in keys
 
@@ -69,7 +69,7 @@ def test_similar_works_for_a_trace_not_indexed_yet() -> None:
 def test_similar_is_a_fixed_number_of_queries(django_assert_num_queries: Any) -> None:
     base = trace_create(payload=make_payload(1, prompt=TEXT))
     traces_import_batch(payloads=[make_payload(n, prompt=TEXT + f" ({n})") for n in range(30)])
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # the trace's signature; the candidates' signatures by band
         assert len(near_duplicates.trace_similar(trace=base, threshold=0.5, limit=100)) == 30
 
 
@@ -79,10 +79,10 @@ def test_backfill_command_indexes_old_traces_and_rebuilds() -> None:
     out = StringIO()
     call_command("index_near_duplicates", "--chunk-size", "2", stdout=out)
     assert "Indexed 3 trace(s)" in out.getvalue()
-    assert TraceSignature.objects.count() == 4 and TraceBand.objects.count() == 4 * similarity.BANDS
+    assert TraceSignature.objects.count() == 4 and all(None not in s.band_keys() for s in TraceSignature.objects.all())
     out = StringIO()
     call_command("index_near_duplicates", "--rebuild", stdout=out)
-    assert "Indexed 4 trace(s)" in out.getvalue() and TraceBand.objects.count() == 4 * similarity.BANDS
+    assert "Indexed 4 trace(s)" in out.getvalue() and TraceSignature.objects.count() == 4
     with pytest.raises(Exception, match="chunk-size"):
         call_command("index_near_duplicates", "--chunk-size", "0")
 
@@ -91,3 +91,10 @@ def test_signatures_equal_datasketch_drawing_its_own_permutations() -> None:
     texts = ["What is 2 + 3?", "A longer prompt about trains and apples.", "x"]
     drawn = MinHash.bulk([similarity.shingles(t) for t in texts], num_perm=128, seed=1, scheme="affine32")
     assert similarity.signatures(texts) == [np.asarray(m.hashvalues, dtype="<u4").tobytes() for m in drawn]
+
+
+def test_each_band_key_sits_in_its_own_column() -> None:
+    trace = trace_create(payload=make_payload(1))
+    stored = TraceSignature.objects.get(trace=trace)
+    assert len(BAND_COLUMNS) == similarity.BANDS
+    assert stored.band_keys() == similarity.band_keys(bytes(stored.minhash))

@@ -99,7 +99,7 @@ def test_batch_audit_costs_one_query_whatever_its_size(
 ) -> None:
     for size in (3, 1000):
         payloads = [make_payload(n + size) for n in range(size)]
-        with django_assert_num_queries(8):  # 6 without the two near-duplicate index INSERTs
+        with django_assert_num_queries(7):  # 6 without the near-duplicate index INSERT
             assert post(api_client, "/api/traces/batch", payloads).status_code == 201
     assert AuditEntry.objects.filter(action="create", object_type="trace").count() == 1003
     stored = {str(i) for i in Trace.objects.values_list("id", flat=True)}
