@@ -82,7 +82,9 @@ def main() -> None:
         print(f"\n== {name}: {count} requests, {stats.total_tt / count * 1000:.2f} ms each under cProfile ==")
         stats.sort_stats("tottime").print_stats(15)
         ours = r"/work/main/(traces|datasets|training|tunix_rt)/.*py"
-        stats.sort_stats("cumulative").print_stats(40 if os.environ.get("PROFILE_ALL") else ours, 25)
+        stats.sort_stats("cumulative").print_stats(
+            ours if not os.environ.get("PROFILE_ALL") else int(os.environ["PROFILE_ALL"])
+        )
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip()[:1].isdigit()))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -84,3 +84,20 @@ def test_insert_rows_stores_every_kind_of_value(count: int, django_assert_num_qu
     assert by_name["name 0"] is None
     if count > 1:
         assert by_name["name 1"] == changes[1]
+
+
+@pytest.mark.django_db
+def test_timestamps_read_back_exactly_in_utc() -> None:
+    moments = [
+        datetime(2026, 11, 23, 23, 31, 0, 123456, tzinfo=UTC),
+        datetime(2026, 11, 23, 23, 31, 0, tzinfo=UTC),
+        datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    ]
+    insert_rows(
+        AuditEntry,
+        ("created_at", "actor", "actor_name", "action", "object_type", "object_id", "changes"),
+        [(at, None, "", "create", "trace", str(n), None) for n, at in enumerate(moments)],
+    )
+    stored = list(AuditEntry.objects.order_by("object_id").values_list("created_at", flat=True))
+    assert stored == moments
+    assert all(value.utcoffset() == timedelta(0) for value in stored)

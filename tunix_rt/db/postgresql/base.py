@@ -22,9 +22,10 @@ def _fast_tz_loader(tz: Any) -> type[BaseTzLoader]:
 
         def load(self, data: Any) -> datetime:
             try:
-                return datetime.fromisoformat(bytes(data).decode("ascii")).replace(tzinfo=self.timezone)
+                value = datetime.fromisoformat(str(data, "ascii"))
             except ValueError:
                 return super().load(data)
+            return value if value.tzinfo is self.timezone else value.replace(tzinfo=self.timezone)
 
     return FastTzLoader
 
