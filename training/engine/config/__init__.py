@@ -6,7 +6,16 @@ lacks the optional training stack.
 
 from __future__ import annotations
 
-from training.engine.config.parse import load_config, parse_config
+from training.engine.config.parse import RunConfig, load_config, load_run_config, parse_config, parse_run_config
+from training.engine.config.rl import (
+    REWARD_NAMES,
+    DPORunConfig,
+    DPOSection,
+    GRPORunConfig,
+    GRPOSection,
+    RLTrainingConfig,
+    config_kind,
+)
 from training.engine.config.schema import (
     LIMITS,
     CheckpointPolicy,
@@ -23,6 +32,16 @@ from training.engine.config.schema import (
 
 __all__ = [
     "LIMITS",
+    "REWARD_NAMES",
+    "DPORunConfig",
+    "DPOSection",
+    "GRPORunConfig",
+    "GRPOSection",
+    "RLTrainingConfig",
+    "RunConfig",
+    "config_kind",
+    "load_run_config",
+    "parse_run_config",
     "CheckpointPolicy",
     "ConfigError",
     "EvalConfig",

@@ -21,6 +21,13 @@ from training.engine.config.fields import (
     section,
     str_value,
 )
+from training.engine.config.rl import (
+    DPORunConfig,
+    GRPORunConfig,
+    config_kind,
+    parse_dpo_config,
+    parse_grpo_config,
+)
 from training.engine.config.schema import (
     LIMITS,
     CheckpointPolicy,
@@ -35,9 +42,29 @@ from training.engine.config.schema import (
     TrainingConfig,
 )
 
+RunConfig = SFTConfig | GRPORunConfig | DPORunConfig
+
 
 def load_config(path: str | Path) -> SFTConfig:
     """Read and validate a YAML config file; errors name the offending key."""
+    return parse_config(read_config_file(path))
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read a config file of any kind (SFT, GRPO or DPO), chosen by its ``kind`` key."""
+    return parse_run_config(read_config_file(path))
+
+
+def parse_run_config(data: Mapping[str, Any]) -> RunConfig:
+    kind = config_kind(data)
+    if kind == "grpo":
+        return parse_grpo_config(data)
+    if kind == "dpo":
+        return parse_dpo_config(data)
+    return parse_config(data)
+
+
+def read_config_file(path: str | Path) -> Mapping[str, Any]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -49,13 +76,17 @@ def load_config(path: str | Path) -> SFTConfig:
         raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
     if data is None:
         data = {}
-    return parse_config(data)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {p} must hold a mapping, got {type(data).__name__}")
+    return data
 
 
 def parse_config(data: Mapping[str, Any]) -> SFTConfig:
     """Validate a config mapping; missing keys take the tiny-preset defaults."""
     root = section(data, "")
-    reject_unknown(root, "", {"model", "tokenizer", "training", "eval"})
+    reject_unknown(root, "", {"kind", "model", "tokenizer", "training", "eval"})
+    if config_kind(root) != "sft":
+        raise ConfigError(f"kind must be 'sft' for this run, got {root.get('kind')!r}")
     config = SFTConfig(
         model=_parse_model(section(root.get("model", {}), "model")),
         tokenizer=_parse_tokenizer(section(root.get("tokenizer", {}), "tokenizer")),
