@@ -54,12 +54,19 @@ class TrainingRunViewSet(viewsets.ViewSet):
     @extend_schema(
         request=TrainingRunCreateInputSerializer,
         responses={202: TrainingRunSerializer, 404: OpenApiResponse(description="No such dataset.")},
-        summary="Queue an SFT run on a dataset (preset or inline config); the worker trains it",
+        summary="Queue an SFT run on a dataset, or a GRPO/DPO run from a run's weights; the worker trains it",
     )
     def create(self, request: Request) -> Response:
         incoming = TrainingRunCreateInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        run = services.training_run_enqueue(**incoming.validated_data, actor=request.user)
+        data = dict(incoming.validated_data)
+        kind = data.pop("kind")
+        if kind == "sft":
+            data.pop("from_run", None)
+            data.pop("preferences", None)
+            run = services.training_run_enqueue(**data, actor=request.user)
+        else:
+            run = services.rl_run_enqueue(kind=kind, **data, actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: TrainingRunDetailSerializer}, summary="One run with its metrics")

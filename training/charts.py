@@ -1,4 +1,4 @@
-"""A loss curve as inline SVG, rendered on the server: no JavaScript build needed."""
+"""Metric curves (loss, rewards, KL, margins) as inline SVG, rendered on the server: no JavaScript build needed."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.utils.safestring import SafeString
 WIDTH, HEIGHT, PAD = 640, 240, 40
 
 
-def loss_curve_svg(points: Sequence[tuple[int, float]]) -> SafeString:
-    """``points`` are (step, loss) pairs in step order; fewer than two gives a note, not a chart."""
+def loss_curve_svg(points: Sequence[tuple[int, float]], name: str = "loss") -> SafeString:
+    """``points`` are (step, value) pairs of metric ``name`` in step order; fewer than two gives a note."""
     finite = [(s, v) for s, v in points if v == v and v not in (float("inf"), float("-inf"))]
     if len(finite) < 2:
         return format_html("<p>{}</p>", "Not enough logged steps for a curve yet.")
@@ -30,13 +30,13 @@ def loss_curve_svg(points: Sequence[tuple[int, float]]) -> SafeString:
     polyline = " ".join(xy(s, v) for s, v in finite)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'role="img" aria-label="training loss by step">'
+        'role="img" aria-label="{name} by step">'
         '<rect x="0" y="0" width="{w}" height="{h}" fill="white" stroke="#ccc"/>'
         '<polyline fill="none" stroke="#447e9b" stroke-width="2" points="{points}"/>'
-        '<text x="{pad}" y="20" font-size="12">loss {top}</text>'
-        '<text x="{pad}" y="{bottom_y}" font-size="12">loss {bottom}</text>'
+        '<text x="{pad}" y="20" font-size="12">{name} {top}</text>'
+        '<text x="{pad}" y="{bottom_y}" font-size="12">{name} {bottom}</text>'
         '<text x="{right}" y="{bottom_y}" font-size="12" text-anchor="end">step {last}</text>'
         "</svg>",
-        w=WIDTH, h=HEIGHT, pad=PAD, points=polyline, top=f"{y1:.4g}", bottom=f"{y0:.4g}",
+        w=WIDTH, h=HEIGHT, pad=PAD, name=name, points=polyline, top=f"{y1:.4g}", bottom=f"{y0:.4g}",
         bottom_y=HEIGHT - 8, right=WIDTH - PAD, last=x1,
     )  # fmt: skip

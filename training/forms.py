@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from training.models import CheckpointChoice, EvaluationRun
+from training.models import CheckpointChoice, EvaluationRun, RunKind
 from training.presets import preset_names
 
 
@@ -17,7 +17,31 @@ class StartTrainingForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(name, name) for name in preset_names()]  # type: ignore[attr-defined]
+        self.fields["preset"].choices = [(name, name) for name in preset_names("sft")]  # type: ignore[attr-defined]
+
+
+class StartFineTuneForm(forms.Form):
+    """GRPO on a dataset's prompts, or DPO on preference pairs, from this run's final weights."""
+
+    kind = forms.ChoiceField(choices=[(RunKind.GRPO, "GRPO"), (RunKind.DPO, "DPO")])
+    preset = forms.ChoiceField(choices=())
+    dataset_key = forms.CharField(max_length=200, required=False, help_text="GRPO: the dataset whose prompts to use")
+    split = forms.CharField(max_length=32, required=False, help_text="GRPO: that split only (e.g. train)")
+    preferences = forms.CharField(
+        max_length=200, required=False, help_text="DPO: 'all' pairs, or a dataset key whose pairs to use"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = preset_names("grpo") + preset_names("dpo")
+        self.fields["preset"].choices = [(name, name) for name in names]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, preset = data.get("kind"), data.get("preset")
+        if kind and preset and preset not in preset_names(kind):
+            self.add_error("preset", f"Not a {kind} preset.")
+        return data
 
 
 class StartEvaluationForm(forms.Form):

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from training.engine.config import SFTConfig, parse_config
+from training.engine.config import RunConfig, parse_run_config
 from training.models import TrainingRun
 from tunix_rt.files import atomic_file
 
@@ -40,13 +40,16 @@ def run_directory(run: TrainingRun) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "training_runs" / str(run.run_id)
 
 
-def run_config(run: TrainingRun) -> SFTConfig:
-    return parse_config(run.training_config)
+def run_config(run: TrainingRun) -> RunConfig:
+    """The run's config as recorded: SFT, or GRPO/DPO (their dicts carry ``kind``)."""
+    return parse_run_config(run.training_config)
 
 
 def run_manifest(run: TrainingRun) -> dict[str, Any]:
     return {
         "run_id": str(run.run_id),
+        "kind": run.kind,
+        "parent_run_id": str(run.parent_id) if run.parent_id else None,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -62,6 +65,8 @@ def run_manifest(run: TrainingRun) -> dict[str, Any]:
         "dry_run": run.dry_run,
         "steps": run.steps,
         "final_loss": run.final_loss,
+        "final_reward": run.final_reward,
+        "preferences": run.preferences or None,
         "record_count": run.record_count,
         "error": run.error,
         "files": {

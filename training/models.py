@@ -45,8 +45,14 @@ class BackgroundJob(models.Model):
         return (end - self.started_at).total_seconds()
 
 
+class RunKind(models.TextChoices):
+    SFT = "sft", "SFT"
+    GRPO = "grpo", "GRPO"
+    DPO = "dpo", "DPO"
+
+
 class TrainingRun(BackgroundJob):
-    """One SFT run: which data, which config, which code, and what happened."""
+    """One SFT, GRPO or DPO run: which data, which config, which code, and what happened."""
 
     run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
@@ -65,12 +71,27 @@ class TrainingRun(BackgroundJob):
     steps = models.PositiveIntegerField(default=0)
     final_loss = models.FloatField(null=True, blank=True)
     record_count = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=8, choices=RunKind.choices, default=RunKind.SFT, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The run whose final weights this GRPO or DPO run started from.",
+    )
+    final_reward = models.FloatField(
+        null=True, blank=True, help_text="GRPO: the last step's mean total reward; DPO: the last reward margin."
+    )
+    preferences = models.CharField(
+        max_length=200, blank=True, default="", help_text='DPO: the pairs trained on ("all" or a dataset key).'
+    )
 
     class Meta:
         ordering = ["-created_at", "-run_id"]
 
     def __str__(self) -> str:
-        return f"{self.recipe} on {self.dataset_key} ({self.status})"
+        return f"{self.recipe} on {self.dataset_key or self.preferences} ({self.status})"
 
 
 class TrainingMetric(models.Model):
@@ -81,6 +102,9 @@ class TrainingMetric(models.Model):
     loss = models.FloatField(null=True, blank=True)
     eval_loss = models.FloatField(null=True, blank=True)
     learning_rate = models.FloatField(null=True, blank=True)
+    values = models.JSONField(
+        default=dict, blank=True, help_text="Every metric of the step by name (GRPO rewards and KL, DPO margin, …)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

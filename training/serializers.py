@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from training.config_schema import config_json_schema
-from training.models import CheckpointChoice, RunStatus, StoreTraces
+from training.models import CheckpointChoice, RunKind, RunStatus, StoreTraces
 from training.presets import preset_names
 from tunix_rt.fields import JSONObjectField
 from tunix_rt.pagination import PageQuerySerializer, PaginationSerializer
@@ -24,6 +24,7 @@ class TrainingMetricSerializer(serializers.Serializer[Any]):
     loss = serializers.FloatField(allow_null=True)
     eval_loss = serializers.FloatField(allow_null=True)
     learning_rate = serializers.FloatField(allow_null=True)
+    values = serializers.JSONField(help_text="Every metric of the step by name (GRPO rewards, KL; DPO margin, …).")
 
 
 class DatasetRefSerializer(serializers.Serializer[Any]):
@@ -47,6 +48,12 @@ class TrainingRunSerializer(serializers.Serializer[Any]):
     dry_run = serializers.BooleanField()
     steps = serializers.IntegerField()
     final_loss = serializers.FloatField(allow_null=True)
+    kind = serializers.ChoiceField(choices=RunKind.choices)
+    parent_run_id = serializers.UUIDField(source="parent_id", allow_null=True)
+    final_reward = serializers.FloatField(
+        allow_null=True, help_text="GRPO: the last logged mean total reward; DPO: the last reward margin."
+    )
+    preferences = serializers.CharField(help_text='DPO: "all" or the dataset key of the pairs; "" otherwise.')
     record_count = serializers.IntegerField()
     error = serializers.CharField()
     duration_seconds = serializers.FloatField(allow_null=True)
@@ -67,13 +74,24 @@ class TrainingRunListOutputSerializer(serializers.Serializer[Any]):
 
 
 class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
-    dataset_key = serializers.CharField(max_length=200)
+    """An SFT run (the default), or a GRPO/DPO run from ``from_run``'s final weights."""
+
+    kind = serializers.ChoiceField(choices=RunKind.choices, default=RunKind.SFT)
+    dataset_key = serializers.CharField(
+        max_length=200, required=False, help_text="Required for SFT and GRPO; for DPO, use preferences."
+    )
     preset = serializers.ChoiceField(
         choices=preset_names(),
         required=False,
-        default="sft_tiny",
-        help_text="A shipped preset (training/configs).",
+        default=None,
+        help_text="A shipped preset of the run's kind (training/configs); default sft_tiny, grpo_tiny or dpo_tiny.",
         error_messages={"invalid_choice": f"Not a shipped preset; choose one of: {', '.join(preset_names())}."},
+    )
+    from_run = serializers.UUIDField(
+        required=False, help_text="GRPO and DPO: the succeeded run whose final weights to start from."
+    )
+    preferences = serializers.CharField(
+        max_length=200, required=False, help_text='DPO: "all" pairs, or the key of a dataset whose pairs to use.'
     )
     config = TrainingConfigField(
         required=False,
@@ -84,6 +102,22 @@ class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
     split = serializers.CharField(
         max_length=32, required=False, allow_null=True, default=None, help_text="Train on this split only."
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["kind"]
+        required = {"sft": ["dataset_key"], "grpo": ["dataset_key", "from_run"], "dpo": ["from_run", "preferences"]}
+        missing = {
+            field: [f"This field is required for a {kind} run."] for field in required[kind] if field not in attrs
+        }
+        if kind == "sft" and "dataset_key" in missing:
+            missing["dataset_key"] = ["This field is required."]
+        if missing:
+            raise serializers.ValidationError(missing)
+        preset = attrs.get("preset")
+        if preset is not None and preset not in preset_names(kind):
+            names = ", ".join(preset_names(kind))
+            raise serializers.ValidationError({"preset": [f"Not a {kind} preset; choose one of: {names}."]})
+        return attrs
 
 
 class EvalItemInputSerializer(serializers.Serializer[Any]):

@@ -10,10 +10,13 @@ from django_tasks import task
 
 @task()
 def train(run_id: str) -> str:
+    from training.models import RunKind
     from training.selectors import training_run_get
-    from training.services import training_run_execute
+    from training.services import rl_run_execute, training_run_execute
 
-    return str(training_run_execute(run=training_run_get(run_id=run_id)).status)
+    run = training_run_get(run_id=run_id)
+    execute = training_run_execute if run.kind == RunKind.SFT else rl_run_execute
+    return str(execute(run=run).status)
 
 
 @task()

@@ -12,12 +12,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from training import selectors, services
 from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
 from training.charts import loss_curve_svg
-from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartTrainingForm
+from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartFineTuneForm, StartTrainingForm
 from training.manifest import run_manifest
 from training.models import TrainingRun
 from tunix_rt.errors import DomainError
@@ -26,9 +27,10 @@ from tunix_rt.errors import DomainError
 @admin.register(TrainingRun)
 class TrainingRunAdmin(ReadOnlyAdmin):
     list_display = [
-        "run_id", "status", "dataset_key", "recipe", "steps", "last_loss", "started_at", "duration", "creator",
+        "run_id", "status", "kind", "dataset_key", "recipe", "steps", "last_loss", "final_reward", "started_at",
+        "duration", "creator",
     ]  # fmt: skip
-    list_filter = ["status", "recipe", "dry_run", ("created_by", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "kind", "recipe", "dry_run", ("created_by", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["dataset_key", "run_id"]
     actions = ["cancel_runs"]
     change_form_template = "admin/training/trainingrun/change_form.html"
@@ -36,13 +38,14 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     readonly_fields = [
         "run_id", "status", "dataset_key", "dataset_build_id", "recipe", "seed", "git_sha", "dry_run",
         "created_at", "started_at", "finished_at", "duration", "steps", "last_loss", "record_count", "error",
-        "creator", "loss_curve", "evaluations", "metrics_table", "manifest", "artifacts",
+        "creator", "loss_curve", "evaluations", "metrics_table", "manifest", "artifacts", "kind", "parent_link",
+        "final_reward", "preferences", "metric_curves",
     ]  # fmt: skip
     fieldsets = [
-        ("Run", {"fields": ["run_id", "status", "dataset_key", "dataset_build_id", "recipe", "seed", "git_sha",
-                            "dry_run", "creator", "error"]}),
+        ("Run", {"fields": ["run_id", "status", "kind", "parent_link", "dataset_key", "dataset_build_id",
+                            "preferences", "recipe", "seed", "git_sha", "dry_run", "creator", "error"]}),
         ("Progress", {"fields": ["created_at", "started_at", "finished_at", "duration", "steps", "last_loss",
-                                 "record_count", "loss_curve"]}),
+                                 "final_reward", "record_count", "loss_curve", "metric_curves"]}),
         ("Evaluations", {"fields": ["evaluations"]}),
         ("Files", {"fields": ["artifacts", "manifest", "metrics_table"]}),
     ]  # fmt: skip
@@ -67,6 +70,27 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     def loss_curve(self, obj: TrainingRun) -> str:
         points = [(m.step, m.loss) for m in selectors.training_run_metrics(run=obj) if m.loss is not None]
         return loss_curve_svg(points)
+
+    @admin.display(description="started from")
+    def parent_link(self, obj: TrainingRun) -> str:
+        if obj.parent_id is None:
+            return "–"
+        url = reverse("admin:training_trainingrun_change", args=[obj.parent_id])
+        return format_html('<a href="{}">{}</a>', url, obj.parent_id)
+
+    @admin.display(description="per-step metrics")
+    def metric_curves(self, obj: TrainingRun) -> str:
+        """One curve per metric a GRPO or DPO run logged (rewards, KL, length, margin, accuracy)."""
+        series: dict[str, list[tuple[int, float]]] = {}
+        for metric in selectors.training_run_metrics(run=obj):
+            for name, value in (metric.values or {}).items():
+                if name not in ("loss", "learning_rate") and isinstance(value, (int, float)):
+                    series.setdefault(name, []).append((metric.step, float(value)))
+        if not series:
+            return "–"
+        return format_html_join(
+            "", "<div>{}</div>", ((loss_curve_svg(points, name),) for name, points in series.items())
+        )
 
     @admin.display(description="evaluations")
     def evaluations(self, obj: TrainingRun) -> str:
@@ -121,6 +145,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             path("<uuid:run_id>/evaluate/", view(self.evaluate_view), name="training_trainingrun_evaluate"),
             path("<uuid:run_id>/cancel/", view(self.cancel_view), name="training_trainingrun_cancel"),
             path("<uuid:run_id>/compare/", view(self.compare_view), name="training_trainingrun_compare"),
+            path("<uuid:run_id>/fine-tune/", view(self.fine_tune_view), name="training_trainingrun_fine_tune"),
         ] + super().get_urls()
 
     def _form_page(self, request: HttpRequest, title: str, form: Any) -> HttpResponse:
@@ -139,6 +164,23 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"Queued run {run.run_id}; the worker (db_worker) will train it.")
                 return HttpResponseRedirect(reverse("admin:training_trainingrun_change", args=[run.run_id]))
         return self._form_page(request, "Start a training run", form)
+
+    def fine_tune_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        require_permission(request, "training.add_trainingrun")
+        parent = selectors.training_run_get(run_id=run_id)
+        form = StartFineTuneForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = {key: value or None for key, value in form.cleaned_data.items() if key != "kind"}
+            try:
+                run = services.rl_run_enqueue(
+                    kind=form.cleaned_data["kind"], **data, from_run=parent.run_id, actor=request.user
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"Queued {run.kind} run {run.run_id}; the worker (db_worker) will train it.")
+                return HttpResponseRedirect(reverse("admin:training_trainingrun_change", args=[run.run_id]))
+        return self._form_page(request, f"GRPO or DPO from run {parent.run_id}", form)
 
     def evaluate_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
         require_permission(request, "training.add_evaluationrun")

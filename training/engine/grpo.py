@@ -149,7 +149,6 @@ def _mesh() -> Any:
 
 
 def _learner(*, actor: Any, reference: Any, config: GRPORunConfig, parent_dir: Path) -> tuple[Any, Any]:
-    import jax
     from tunix.rl import rl_cluster as rl_cluster_lib
     from tunix.rl.grpo import grpo_learner
     from tunix.rl.rollout import base_rollout

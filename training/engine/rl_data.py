@@ -61,7 +61,9 @@ def check_grpo_records(*, records: Sequence[Mapping[str, Any]], config: GRPORunC
     for i, record in enumerate(records):
         for key in ("prompt", "completion", "answer"):
             if not isinstance(record.get(key), str) or not record[key]:
-                raise DataError(f"record {_label(record, i)} has no {key!r}: GRPO needs the expected answer of every trace")
+                raise DataError(
+                    f"record {_label(record, i)} has no {key!r}: GRPO needs the expected answer of every trace"
+                )
         reply = _reply(record["completion"])
         for fn in verify:
             score = fn([record["prompt"]], [reply], answer=[record["answer"]])[0]

@@ -17,9 +17,16 @@ from training.services.evaluations import (
     score_example,
     shared_prompts,
 )
+from training.services.execution import RunCancelled, training_stack_ready
 from training.services.reports import evaluation_report, report_markdown
+from training.services.rl_runs import (
+    rl_records,
+    rl_run_create,
+    rl_run_dry_run,
+    rl_run_enqueue,
+    rl_run_execute,
+)
 from training.services.runs import (
-    RunCancelled,
     training_jobs_reap,
     training_records,
     training_run_cancel,
@@ -28,7 +35,6 @@ from training.services.runs import (
     training_run_enqueue,
     training_run_execute,
     training_run_fail,
-    training_stack_ready,
 )
 
 __all__ = [
@@ -47,6 +53,11 @@ __all__ = [
     "preset_path",
     "recipe_of",
     "report_markdown",
+    "rl_records",
+    "rl_run_create",
+    "rl_run_dry_run",
+    "rl_run_enqueue",
+    "rl_run_execute",
     "score_example",
     "shared_prompts",
     "training_jobs_reap",

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
-from training.engine.config import ConfigError, SFTConfig, load_config
+from training.engine.config import (
+    ConfigError,
+    DPORunConfig,
+    GRPORunConfig,
+    RunConfig,
+    SFTConfig,
+    load_config,
+    load_run_config,
+    parse_run_config,
+)
 from training.errors import TrainingConfigInvalid
 from training.presets import PRESETS_DIR, preset_names
+
+RLRunConfig = GRPORunConfig | DPORunConfig
 
 
 def config_load(*, path: str) -> SFTConfig:
@@ -25,9 +38,9 @@ def recipe_of(config: SFTConfig) -> str:
     return "sft_checkpoint_lora" if config.model.lora.enabled else "sft_checkpoint_full"
 
 
-def preset_path(name: str) -> str:
-    """A shipped preset; any other name, a path included, is refused before any file is touched."""
-    names = preset_names()
+def preset_path(name: str, kind: str = "sft") -> str:
+    """A shipped preset of ``kind``; any other name, a path included, is refused before any file is touched."""
+    names = preset_names(kind)
     if name not in names:
         raise TrainingConfigInvalid(f"Unknown preset; choose one of: {', '.join(names)}.", field="preset")
     return str(PRESETS_DIR / f"{name}.yaml")
@@ -50,3 +63,20 @@ def config_check_model_paths(config: SFTConfig) -> None:
                 f"model.{field} must be a path under MODEL_ROOTS ({':'.join(str(r) for r in roots)}).",
                 field="config",
             )
+
+
+def rl_config_load(*, kind: str, path: str | None = None, data: Mapping[str, Any] | None = None) -> RLRunConfig:
+    """A GRPO or DPO config from a file or a mapping; a config of another kind is refused."""
+    try:
+        config = load_run_config(path or "") if data is None else parse_run_config({"kind": kind, **data})
+    except ConfigError as exc:
+        raise TrainingConfigInvalid(str(exc), field="config") from None
+    if config_kind_of(config) != kind:
+        raise TrainingConfigInvalid(
+            f"config is for a {config_kind_of(config)} run, not {kind} (set kind: {kind})", field="config"
+        )
+    return config  # type: ignore[return-value]
+
+
+def config_kind_of(config: RunConfig) -> str:
+    return getattr(config, "kind", "sft")

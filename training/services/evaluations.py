@@ -29,7 +29,7 @@ from training.models import (
     TrainingRun,
 )
 from training.services.eval_traces import evaluation_store_traces
-from training.services.runs import training_stack_ready
+from training.services.execution import training_stack_ready
 from training.splits import check_not_trained_on
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record

@@ -19,33 +19,25 @@ from datasets.selectors import dataset_check_split, dataset_get
 from datasets.services import dataset_export_lines
 from training import jobs
 from training.engine.config import ConfigError, parse_config
-from training.engine.stack import TrainingStackMissing, ensure_training_stack
-from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
-from training.manifest import METRICS, git_sha, record_reaped_job, run_config, run_directory, write_manifest
-from training.models import RunStatus, TrainingMetric, TrainingRun
+from training.errors import TrainingConfigInvalid
+from training.manifest import git_sha, record_reaped_job, run_config, run_directory, write_manifest
+from training.models import RunStatus, TrainingRun
 from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
+from training.services.execution import (
+    StepCallback,
+    TrainOutcome,
+    run_execute,
+    run_fail,
+)
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
 from tunix_rt.errors import InvalidInput
 from tunix_rt.models import AuditAction, AuditObjectType
 
 
-def training_stack_ready() -> None:
-    """The precondition of every training and evaluation job: the optional stack is installed."""
-    try:
-        ensure_training_stack()
-    except TrainingStackMissing as exc:
-        raise TrainingStackUnavailable(str(exc)) from None
-
-
 def training_jobs_reap() -> int:
     """Fails runs and evaluations whose worker died and rewrites the failed runs' manifests."""
     return jobs.jobs_reap(on_failed=record_reaped_job)
-
-
-def _save(run: TrainingRun, *fields: str) -> None:
-    run.save(update_fields=list(fields))
-    write_manifest(run)
 
 
 @transaction.atomic
@@ -114,14 +106,13 @@ def training_run_dry_run(*, run: TrainingRun) -> TrainingRun:
     run.record_count = count
     run.status = RunStatus.SUCCEEDED
     run.finished_at = timezone.now()
-    _save(run, "record_count", "status", "finished_at")
+    run.save(update_fields=["record_count", "status", "finished_at"])
+    write_manifest(run)
     return run
 
 
 def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
-    jobs.job_fail(run, message)
-    write_manifest(run)
-    return run
+    return run_fail(run=run, message=message)
 
 
 @transaction.atomic
@@ -133,76 +124,22 @@ def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
     return run
 
 
-class RunCancelled(Exception):
-    """Raised from the step callback to stop training when the run was cancelled."""
+def _train_sft(run: TrainingRun, on_step: StepCallback) -> TrainOutcome:
+    from training.engine.sft import run_sft
 
-
-def _record_step(
-    run: TrainingRun,
-    step: int,
-    metrics: dict[str, float],
-    log: Any,
-    progress: Callable[[int, float | None], None] | None,
-) -> None:
-    loss = metrics.get("loss")
-    TrainingMetric.objects.update_or_create(
-        run=run,
-        step=step,
-        defaults={"loss": loss, "eval_loss": metrics.get("eval_loss"), "learning_rate": metrics.get("learning_rate")},
-    )
-    log.write(json.dumps({"step": step, **metrics}, sort_keys=True) + "\n")
-    log.flush()
-    run.steps = step
-    run.final_loss = loss
-    run.heartbeat_at = timezone.now()
-    run.save(update_fields=["steps", "final_loss", "heartbeat_at"])
-    if progress is not None:
-        progress(step, loss)
-    if TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.CANCELLED).exists():
-        raise RunCancelled
+    records = list(training_records(run=run))
+    run.record_count = len(records)
+    run.save(update_fields=["record_count"])
+    config = run_config(run)
+    result = run_sft(records=records, config=config, run_dir=Path(run.artifacts_path), on_step=on_step)  # type: ignore[arg-type]
+    return TrainOutcome(steps=result.steps, final_loss=result.final_loss)
 
 
 def training_run_execute(
     *, run: TrainingRun, progress: Callable[[int, float | None], None] | None = None
 ) -> TrainingRun:
-    """Trains for real; every failure ends as a ``failed`` run with the reason, never ``running``.
-
-    Not atomic on purpose: metrics are committed while the run trains so progress is visible.
-    """
-    try:
-        if not jobs.job_start(run, precondition=training_stack_ready, on_reaped=record_reaped_job):
-            return run
-    finally:
-        write_manifest(run)
-    try:
-        from training.engine.sft import TrainingError, run_sft
-
-        records = list(training_records(run=run))
-        run.record_count = len(records)
-        run.save(update_fields=["record_count"])
-        directory = Path(run.artifacts_path)
-        with jobs.heartbeat(run), open(directory / METRICS, "a", encoding="utf-8") as log:
-            result = run_sft(
-                records=records,
-                config=run_config(run),
-                run_dir=directory,
-                on_step=lambda step, metrics: _record_step(run, step, metrics, log, progress),
-            )
-    except RunCancelled:
-        run.refresh_from_db()
-        return run
-    except (TrainingError, ConfigError, MemoryError) as exc:
-        return training_run_fail(run=run, message=str(exc) or exc.__class__.__name__)
-    except Exception as exc:
-        training_run_fail(run=run, message=f"{exc.__class__.__name__}: {exc}")
-        raise
-    # A run cancelled during its last steps stays cancelled.
-    TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.SUCCEEDED, steps=result.steps, final_loss=result.final_loss, finished_at=timezone.now()
-    )
-    run.refresh_from_db()
-    write_manifest(run)
-    return run
+    """Trains an SFT run for real; every failure ends as a ``failed`` run with the reason, never ``running``."""
+    return run_execute(run=run, train=_train_sft, progress=progress)
 
 
 def training_run_enqueue(
