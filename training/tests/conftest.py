@@ -58,8 +58,8 @@ def no_training_stack(monkeypatch: pytest.MonkeyPatch) -> None:
         raise stack.TrainingStackMissing(f"training stack not installed (missing: jax); run: {stack.INSTALL_HINT}")
 
     monkeypatch.setattr(stack, "ensure_training_stack", missing)
-    for module in ("training.services.runs", "training.management.commands.train_sft",
-                   "training.management.commands.evaluate"):  # fmt: skip
+    for module in ("training.services.execution", "training.management.commands.train_sft",
+                   "training.management.commands.evaluate", "training.rl_command"):  # fmt: skip
         monkeypatch.setattr(f"{module}.ensure_training_stack", missing)
 
 
@@ -72,8 +72,8 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         outputs: Callable[[list[str]], list[str]] | None = None,
     ) -> None:  # fmt: skip
         monkeypatch.setattr("training.jobs.HEARTBEAT_SECONDS", 0.05)
-        for module in ("training.services.runs", "training.management.commands.train_sft",
-                       "training.management.commands.evaluate"):  # fmt: skip
+        for module in ("training.services.execution", "training.management.commands.train_sft",
+                       "training.management.commands.evaluate", "training.rl_command"):  # fmt: skip
             monkeypatch.setattr(f"{module}.ensure_training_stack", lambda: None)
         sft = types.ModuleType("training.engine.sft")
 
@@ -96,5 +96,27 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         sampling.generate = lambda *, prompts, **kw: (outputs or (lambda p: ["<answer>?</answer>"] * len(p)))(prompts)  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, "training.engine.sft", sft)
         monkeypatch.setitem(sys.modules, "training.engine.sampling", sampling)
+        for rl_kind, headline in (("grpo", "reward"), ("dpo", "margin")):
+            rl_module = types.ModuleType(f"training.engine.{rl_kind}")
+            setattr(rl_module, f"run_{rl_kind}", _fake_rl_engine(headline=headline, fail=fail, seen=seen))
+            monkeypatch.setitem(sys.modules, f"training.engine.{rl_kind}", rl_module)
 
+    seen: list[dict[str, Any]] = []
+    install.seen = seen  # type: ignore[attr-defined]
     return install
+
+
+def _fake_rl_engine(*, headline: str, fail: Exception | None, seen: list[dict[str, Any]]) -> Callable[..., Any]:
+    """A GRPO/DPO stand-in: records what it was given and logs three steps of a rising headline metric."""
+
+    def run(*, records: Any, config: Any, parent_dir: Path, run_dir: Path, on_step: Any) -> Any:
+        seen.append({"records": list(records), "config": config, "parent_dir": parent_dir, "run_dir": run_dir})
+        if fail is not None:
+            raise fail
+        history = {}
+        for step in (1, 2, 3):
+            history[step] = {"loss": 1.0 / step, headline: 0.5 * step, "kl": 0.01 * step}
+            on_step(step, history[step])
+        return types.SimpleNamespace(steps=3, final_reward=1.5, history=history)
+
+    return run

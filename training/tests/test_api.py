@@ -59,8 +59,8 @@ def test_worker_trains_with_the_engine(
     body = api_client.get(f"/api/training/runs/{run_id}").json()
     assert body["status"] == "succeeded"
     assert body["metrics"] == [
-        {"step": 1, "loss": 2.0, "eval_loss": None, "learning_rate": None},
-        {"step": 2, "loss": 1.0, "eval_loss": None, "learning_rate": None},
+        {"step": 1, "loss": 2.0, "eval_loss": None, "learning_rate": None, "values": {"loss": 2.0}},
+        {"step": 2, "loss": 1.0, "eval_loss": None, "learning_rate": None, "values": {"loss": 1.0}},
     ]
 
 

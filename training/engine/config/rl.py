@@ -144,7 +144,7 @@ def _check_kind(root: Mapping[str, Any], kind: str) -> None:
 
 
 def _reward_names(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, (list, tuple)) or not value:
         raise ConfigError(f"grpo.rewards must be a non-empty list of reward names, got {value!r}")
     unknown = [name for name in value if name not in REWARD_NAMES]
     if unknown:

@@ -1,0 +1,124 @@
+"""GRPO/DPO configs and the pre-flight checks on their data: pure Python, no JAX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from training.engine.config import ConfigError, DPORunConfig, GRPORunConfig, load_run_config, parse_run_config
+from training.engine.data import DataError
+from training.engine.rl_data import (
+    check_grpo_config,
+    check_grpo_records,
+    encode_preferences,
+    grpo_batches,
+    preference_batches,
+)
+
+GOOD = "<reasoning>2 plus 2 is 4</reasoning>\n<answer>4</answer><end_of_turn>"
+
+
+def test_presets_parse_to_their_kind() -> None:
+    grpo = load_run_config("training/configs/grpo_tiny.yaml")
+    dpo = load_run_config("training/configs/dpo_tiny.yaml")
+    assert isinstance(grpo, GRPORunConfig) and grpo.grpo.num_generations == 4 and grpo.grpo.beta == 0.04
+    assert isinstance(dpo, DPORunConfig) and dpo.dpo.beta == 0.1
+    sft: Any = load_run_config("training/configs/sft_hard.yaml")
+    assert sft.training.max_seq_len == 224
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "grpo", "grpo": {"num_generations": 1}}, "grpo.num_generations must be >= 2"),
+        ({"kind": "grpo", "grpo": {"rewards": ["check_answer", "vibes"]}}, "unknown reward(s) ['vibes']"),
+        ({"kind": "grpo", "grpo": {"rewards": []}}, "non-empty list"),
+        ({"kind": "grpo", "grpo": {"micro_batch_size": 3}}, "grpo.micro_batch_size (3) must divide"),
+        ({"kind": "grpo", "model": {}}, "unknown config key(s): model"),
+        ({"kind": "grpo", "training": {"learning_rate": {"peak": "1e-5"}}}, "write 3.0e-3"),
+        ({"kind": "dpo", "dpo": {"beta": 0}}, "dpo.beta must be > 0.0"),
+        ({"kind": "dpo", "grpo": {}}, "unknown config key(s): grpo"),
+        ({"kind": "ppo"}, "kind must be one of sft, grpo, dpo"),
+        ({"kind": "sft", "training": {"max_steps": 0}}, "training.max_steps must be >= 1"),
+    ],
+)
+def test_bad_rl_configs_are_refused_by_key(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_run_config(data)
+    assert message in str(caught.value)
+
+
+def test_grpo_config_check_refuses_micro_batches_smaller_than_a_group() -> None:
+    check_grpo_config(parse_run_config({"kind": "grpo", "training": {"batch_size": 8}}))  # type: ignore[arg-type]
+    config = parse_run_config({"kind": "grpo", "training": {"batch_size": 8}, "grpo": {"micro_batch_size": 2}})
+    with pytest.raises(DataError, match=r"micro_batch_size \(2\) is smaller than grpo.num_generations \(4\)"):
+        check_grpo_config(config)  # type: ignore[arg-type]
+
+
+def test_grpo_records_need_answers_the_rewards_can_verify() -> None:
+    config: Any = parse_run_config({"kind": "grpo"})
+    record = {"id": "a", "prompt": "What is 2 + 2?", "completion": GOOD, "answer": "4"}
+    check_grpo_records(records=[record], config=config)
+    with pytest.raises(DataError, match=r"record 1 \(id b\) has no 'answer'"):
+        check_grpo_records(records=[record, {**record, "id": "b", "answer": ""}], config=config)
+    with pytest.raises(
+        DataError, match=r"reward check_answer cannot verify record 0 \(id a\): it gives 0.25 to the trace"
+    ):
+        check_grpo_records(records=[{**record, "answer": "5"}], config=config)
+    only_format: Any = parse_run_config({"kind": "grpo", "grpo": {"rewards": ["match_format_exactly"]}})
+    with pytest.raises(DataError, match="must include check_answer or check_numbers"):
+        check_grpo_records(records=[record], config=only_format)
+    with pytest.raises(DataError, match="no training records"):
+        check_grpo_records(records=[], config=config)
+
+
+def test_grpo_batches_are_numpy_columns_in_a_seeded_order() -> None:
+    config: Any = parse_run_config({"kind": "grpo", "training": {"batch_size": 4, "max_steps": 5, "seed": 3}})
+    records = [{"prompt": f"p{i}", "answer": str(i)} for i in range(6)]
+    batches = list(grpo_batches(records=records, config=config))
+    again = list(grpo_batches(records=records, config=config))
+    assert len(batches) == 5 and all(isinstance(b["prompts"], np.ndarray) for b in batches)
+    assert [list(b["prompts"]) for b in batches] == [list(b["prompts"]) for b in again]
+    for batch in batches:
+        assert [f"p{a}" for a in batch["answer"]] == list(batch["prompts"])
+
+
+class CharTokenizer:
+    """One id per character (ids from 3), with pad 0, bos 1, eos 2: enough to check padding and budgets."""
+
+    def EncodeAsIds(self, text: str) -> list[int]:  # noqa: N802 - SentencePiece's name
+        return [3 + (ord(c) % 50) for c in text]
+
+    def pad_id(self) -> int:
+        return 0
+
+    def bos_id(self) -> int:
+        return 1
+
+    def eos_id(self) -> int:
+        return 2
+
+
+def test_preferences_are_left_padded_prompts_and_right_padded_answers_within_budget() -> None:
+    config: Any = parse_run_config({"kind": "dpo", "dpo": {"max_prompt_len": 6, "max_response_len": 5},
+                                    "training": {"batch_size": 2, "max_steps": 3}})  # fmt: skip
+    arrays = encode_preferences(
+        records=[{"prompt": "abc", "chosen": "xy", "rejected": "zzzz"}], processor=CharTokenizer(), config=config
+    )
+    assert arrays["prompt_mask"].tolist() == [[0, 0, 1, 1, 1, 1]] and arrays["prompt_ids"][0, 2] == 1
+    assert arrays["chosen_mask"].tolist() == [[1, 1, 1, 0, 0]] and arrays["chosen_ids"][0, 2] == 2
+    assert arrays["rejected_mask"].tolist() == [[1, 1, 1, 1, 1]]
+    batches = list(preference_batches(arrays=arrays, config=config))
+    assert len(batches) == 3 and batches[0]["chosen_ids"].shape == (2, 5)
+    for bad, message in (
+        ({"prompt": "abcdef", "chosen": "x", "rejected": "y"}, "prompt of 7 tokens, more than dpo.max_prompt_len=6"),
+        ({"prompt": "a", "chosen": "xxxxx", "rejected": "y"}, "chosen completion of 6 tokens"),
+        ({"prompt": "a", "chosen": "x", "rejected": "x"}, "the same chosen and rejected"),
+        ({"prompt": "a", "chosen": "", "rejected": "x"}, "no non-empty 'chosen'"),
+    ):
+        with pytest.raises(DataError, match=message):
+            encode_preferences(records=[{"id": "p", **bad}], processor=CharTokenizer(), config=config)
+    with pytest.raises(DataError, match="no preference pairs"):
+        encode_preferences(records=[], processor=CharTokenizer(), config=config)
