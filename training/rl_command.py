@@ -27,8 +27,12 @@ class RLCommand(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check everything, train nothing (no JAX)")
         add_user_argument(parser)
 
-    def _progress(self, step: int, loss: float | None) -> None:
-        self.stdout.write(f"  step {step}: loss {loss if loss is not None else 'n/a'}")
+    # What a progress line shows of a step, in this order, when the step logged it.
+    shown = ("reward", "sampled_correct", "kl", "completion_length", "margin", "preference_accuracy", "loss")
+
+    def _progress(self, step: int, metrics: dict[str, float]) -> None:
+        parts = [f"{name} {metrics[name]:.4g}" for name in self.shown if name in metrics]
+        self.stdout.write(f"  step {step}: {', '.join(parts) or 'no metrics'}")
         self.stdout.flush()
 
     def run_command(self, options: dict[str, Any], **source: Any) -> None:

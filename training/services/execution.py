@@ -21,7 +21,7 @@ from training.manifest import METRICS, record_reaped_job, write_manifest
 from training.models import RunStatus, TrainingMetric, TrainingRun
 
 StepCallback = Callable[[int, dict[str, float]], None]
-Progress = Callable[[int, float | None], None]
+Progress = Callable[[int, dict[str, float]], None]
 # The metric a run's headline figure follows: GRPO's total reward, DPO's reward margin.
 HEADLINE = {"grpo": "reward", "dpo": "margin"}
 
@@ -76,7 +76,7 @@ def record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: obj
     run.heartbeat_at = timezone.now()
     run.save(update_fields=fields)
     if progress is not None:
-        progress(step, loss)
+        progress(step, metrics)
     if TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.CANCELLED).exists():
         raise RunCancelled
 

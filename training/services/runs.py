@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from training.manifest import git_sha, record_reaped_job, run_config, run_direct
 from training.models import RunStatus, TrainingRun
 from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
 from training.services.execution import (
+    Progress,
     StepCallback,
     TrainOutcome,
     run_execute,
@@ -135,9 +136,7 @@ def _train_sft(run: TrainingRun, on_step: StepCallback) -> TrainOutcome:
     return TrainOutcome(steps=result.steps, final_loss=result.final_loss)
 
 
-def training_run_execute(
-    *, run: TrainingRun, progress: Callable[[int, float | None], None] | None = None
-) -> TrainingRun:
+def training_run_execute(*, run: TrainingRun, progress: Progress | None = None) -> TrainingRun:
     """Trains an SFT run for real; every failure ends as a ``failed`` run with the reason, never ``running``."""
     return run_execute(run=run, train=_train_sft, progress=progress)
 

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check everything, train nothing")
         add_user_argument(parser)
 
-    def _progress(self, step: int, loss: float | None) -> None:
+    def _progress(self, step: int, metrics: dict[str, float]) -> None:
+        loss = metrics.get("loss")
         self.stdout.write(f"  step {step}: loss {loss if loss is not None else 'n/a'}")
         self.stdout.flush()
 
