@@ -95,3 +95,32 @@ def test_cancel_action(admin_client: Client) -> None:
         {"action": "cancel_runs", "_selected_action": [str(r.run_id) for r in runs]},
     )
     assert sorted(TrainingRun.objects.values_list("status", flat=True)) == ["cancelled", "succeeded"]
+
+
+def test_a_grpo_run_page_plots_each_metric_and_links_its_parent(admin_client: Client, tmp_path: Any) -> None:
+    parent = TrainingRunFactory.create(status=RunStatus.SUCCEEDED, steps=3)
+    run = TrainingRunFactory.create(artifacts_path=str(tmp_path), kind="grpo", parent=parent, final_reward=5.5)
+    for step in (1, 2, 3):
+        values = {"loss": 0.1, "reward": 4.0 + step / 2, "kl": 0.001 * step, "sampled_correct": 0.1 * step}
+        TrainingMetric.objects.create(run=run, step=step, loss=0.1, values=values)
+    html = admin_client.get(f"/admin/training/trainingrun/{run.run_id}/change/").content.decode()
+    for name in ("reward", "kl", "sampled_correct"):
+        assert f'aria-label="{name} by step"' in html
+    assert f"/admin/training/trainingrun/{parent.run_id}/change/" in html and "5.5" in html
+    parent_page = admin_client.get(f"/admin/training/trainingrun/{parent.run_id}/change/").content.decode()
+    assert "GRPO / DPO from this run" in parent_page
+
+
+def test_start_grpo_from_a_run_page_queues_it(
+    admin_client: Client, arith_dataset: Dataset, django_capture_on_commit_callbacks: Any
+) -> None:
+    parent = TrainingRunFactory.create(status=RunStatus.SUCCEEDED, dataset_key="arith-1.0")
+    url = f"/admin/training/trainingrun/{parent.run_id}/fine-tune/"
+    assert admin_client.get(url).status_code == 200
+    wrong = admin_client.post(url, {"kind": "grpo", "preset": "dpo_tiny", "dataset_key": "arith-1.0"})
+    assert wrong.status_code == 200 and b"Not a grpo preset" in wrong.content
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(url, {"kind": "grpo", "preset": "grpo_tiny", "dataset_key": "arith-1.0"})
+    assert response.status_code == 302
+    child = TrainingRun.objects.get(kind="grpo")
+    assert child.parent_id == parent.run_id and child.status == RunStatus.PENDING
