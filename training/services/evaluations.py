@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datasets.selectors import dataset_get, dataset_iter_traces
+from traces.models import Preference
 from traces.prompts import prompt_key
 from traces.verifiers.answers import answers_match, extract_answer, format_ok
 from training import jobs
@@ -51,6 +52,41 @@ def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str, split: str 
     return sorted(shared.values())
 
 
+MAX_LINEAGE = 50
+
+
+def run_lineage(run: TrainingRun) -> list[TrainingRun]:
+    """The run, its parent, the parent's parent…: every model whose training data the weights saw."""
+    chain = [run]
+    while chain[-1].parent_id is not None and len(chain) < MAX_LINEAGE:
+        chain.append(TrainingRun.objects.get(pk=chain[-1].parent_id))
+    return chain
+
+
+def _check_no_shared_prompts(*, run: TrainingRun, eval_set: EvalSet) -> None:
+    """The eval set must share no prompt with the run's dataset (or split), nor, for a DPO run on all
+    pairs, with the pairs' prompts."""
+    prompts = eval_set.items.values_list("prompt", flat=True)
+    sources: list[tuple[str, list[str]]] = []
+    if run.dataset_key:
+        shared = shared_prompts(eval_prompts=prompts, dataset_key=run.dataset_key, split=run.split or None)
+        sources.append((f"dataset {run.dataset_key!r}", shared))
+    if run.preferences == "all":
+        wanted = {prompt_key(p): p for p in prompts}
+        pairs = Preference.objects.values_list("prompt", flat=True).iterator(chunk_size=2000)
+        sources.append(("the preference pairs", sorted({wanted[k] for p in pairs if (k := prompt_key(p)) in wanted})))
+    for label, shared in sources:
+        if shared:
+            shown = "; ".join(repr(p) for p in shared[:SHOWN_SHARED])
+            more = f" and {len(shared) - SHOWN_SHARED} more" if len(shared) > SHOWN_SHARED else ""
+            trained = "" if run.parent_id is None and run.kind == "sft" else f" (run {run.run_id} trained on it)"
+            raise InvalidInput(
+                f"Contamination: eval set {eval_set.name!r} shares {len(shared)} prompt(s) with {label}{trained}: "
+                f"{shown}{more}.",
+                field="eval_set",
+            )
+
+
 def evaluation_create(
     *,
     training_run: TrainingRun,
@@ -60,7 +96,7 @@ def evaluation_create(
     actor: Any = None,
 ) -> EvaluationRun:
     """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
-    shares prompts with the data the run trained on (its split, or the whole dataset).
+    shares prompts with the data the run, or any run it started from, trained on.
 
     ``store_traces`` (``none``, ``wrong``, ``all``): which generations become pending ``model`` traces.
     """
@@ -74,19 +110,9 @@ def evaluation_create(
             f"{', dry run' if training_run.dry_run else ''}).",
             field="training_run_id",
         )
-    check_not_trained_on(training_run=training_run, eval_set=eval_set)
-    prompts = eval_set.items.values_list("prompt", flat=True)
-    shared = shared_prompts(
-        eval_prompts=prompts, dataset_key=training_run.dataset_key, split=training_run.split or None
-    )
-    if shared:
-        shown = "; ".join(repr(p) for p in shared[:SHOWN_SHARED])
-        more = f" and {len(shared) - SHOWN_SHARED} more" if len(shared) > SHOWN_SHARED else ""
-        raise InvalidInput(
-            f"Contamination: eval set {eval_set.name!r} shares {len(shared)} prompt(s) with dataset "
-            f"{training_run.dataset_key!r}: {shown}{more}.",
-            field="eval_set",
-        )
+    for ancestor in run_lineage(training_run):
+        check_not_trained_on(training_run=ancestor, eval_set=eval_set)
+        _check_no_shared_prompts(run=ancestor, eval_set=eval_set)
     evaluation = EvaluationRun.objects.create(
         training_run=training_run,
         eval_set=eval_set,

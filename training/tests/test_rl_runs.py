@@ -176,3 +176,28 @@ def test_the_api_refuses_bad_rl_runs_by_field(
     assert response.status_code == 400, response.content
     assert message in json.dumps(response.json()) and field in json.dumps(response.json())
     assert not TrainingRun.objects.exclude(kind=RunKind.SFT).exists()
+
+
+def test_evaluating_a_child_run_checks_the_whole_lineage_for_contamination(
+    sft_run: TrainingRun, fake_engine: Any
+) -> None:
+    from training.services import eval_set_import, evaluation_create
+
+    _pairs(2)
+    run("train_dpo", "--from-run", str(sft_run.run_id), "--preferences", "all", "--config", DPO)
+    dpo = TrainingRun.objects.get(kind=RunKind.DPO)
+    grandchild = TrainingRun.objects.create(dataset_key="", recipe="grpo", kind=RunKind.GRPO, parent=dpo,
+                                            status="succeeded")  # fmt: skip
+    seen = Trace.objects.filter(preferred_in__isnull=False).first()
+    assert seen is not None
+    leaked = eval_set_import(name="leaked", items=[{"id": "1", "prompt": seen.prompt, "expected_answer": "1"}])
+    clean = eval_set_import(name="clean", items=[{"id": "1", "prompt": "What is 1000 + 1?", "expected_answer": "1001"}])
+    with pytest.raises(Exception, match=rf"with the preference pairs \(run {dpo.run_id} trained on it\)"):
+        evaluation_create(training_run=grandchild, eval_set=leaked, checkpoint="final")
+    unpaired = Trace.objects.filter(preferred_in__isnull=True, source="arithmetic").values_list("prompt", flat=True)
+    parent_only = eval_set_import(
+        name="parent-only", items=[{"id": "1", "prompt": unpaired[0], "expected_answer": "1"}]
+    )
+    with pytest.raises(Exception, match=r"shares 1 prompt\(s\) with dataset 'arith-1.0': "):
+        evaluation_create(training_run=grandchild, eval_set=parent_only, checkpoint="final")
+    assert evaluation_create(training_run=dpo, eval_set=clean, checkpoint="final").status == RunStatus.PENDING
