@@ -21,6 +21,9 @@ from datasets.selectors import dataset_check_split, dataset_get, dataset_iter_tr
 from datasets.services.preferences import preferences_export_lines, preferences_for_export
 from traces.preferences import preference_list
 from traces.verifiers.expected import NoExpectedAnswer, expected_answer
+from training.engine.config import GRPORunConfig
+from training.engine.data import DataError
+from training.engine.rl_data import check_grpo_config
 from training.errors import TrainingConfigInvalid
 from training.manifest import git_sha, run_config, run_directory, write_manifest
 from training.models import RunKind, RunStatus, TrainingRun
@@ -81,6 +84,11 @@ def rl_run_create(
         raise InvalidInput(f"kind must be one of {', '.join(RL_KINDS)}.", field="kind")
     parent = _parent(from_run)
     parsed = rl_config_load(kind=kind, path=config_path, data=config if config is not None else None)
+    if isinstance(parsed, GRPORunConfig):
+        try:
+            check_grpo_config(parsed)
+        except DataError as exc:
+            raise TrainingConfigInvalid(str(exc), field="config") from None
     run = TrainingRun(
         kind=kind,
         parent=parent,
@@ -138,14 +146,12 @@ def rl_records(*, run: TrainingRun) -> list[dict[str, Any]]:
 
 def rl_run_dry_run(*, run: TrainingRun) -> TrainingRun:
     """Checks the data as far as possible without JAX: GRPO's answers and rewards, DPO's pairs."""
-    from training.engine.data import DataError
-    from training.engine.rl_data import check_grpo_config, check_grpo_records
+    from training.engine.rl_data import check_grpo_records
 
     records = rl_records(run=run)
     try:
         if run.kind == RunKind.GRPO:
             config = run_config(run)
-            check_grpo_config(config)  # type: ignore[arg-type]
             check_grpo_records(records=records, config=config)  # type: ignore[arg-type]
         elif not records:
             raise DataError(f"no preference pairs in {run.preferences!r}")

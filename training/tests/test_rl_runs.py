@@ -83,8 +83,8 @@ def test_grpo_dry_run_checks_that_the_rewards_verify_the_traces(sft_run: Trainin
     small = tmp_path / "small.yaml"
     small.write_text("kind: grpo\ntraining: {batch_size: 2}\n", encoding="utf-8")
     with pytest.raises(CommandError, match=r"micro_batch_size \(2\) is smaller than grpo.num_generations \(4\)"):
-        run("train_grpo", "--from-run", str(sft_run.run_id), "--dataset", "arith-1.0", "--config", str(small),
-            "--dry-run")  # fmt: skip
+        run("train_grpo", "--from-run", str(sft_run.run_id), "--dataset", "arith-1.0", "--config", str(small))
+    assert TrainingRun.objects.filter(kind=RunKind.GRPO).count() == 1, "refused before a run is recorded"
 
 
 def test_grpo_refuses_a_dataset_whose_traces_the_reward_cannot_verify(sft_run: TrainingRun, db: Any) -> None:
