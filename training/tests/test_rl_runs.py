@@ -41,6 +41,7 @@ def test_train_grpo_starts_from_the_parent_and_records_rewards_per_step(sft_run:
     out = run("train_grpo", "--from-run", str(sft_run.run_id), "--dataset", "arith-1.0", "--config", GRPO)
     child = TrainingRun.objects.get(kind=RunKind.GRPO)
     assert out.strip().splitlines()[-1] == f"run={child.run_id} status=succeeded steps=3 final_reward=1.5"
+    assert "  step 3: reward 1.5, kl 0.03, loss 0.3333\n" in out
     assert (child.parent_id, child.status, child.recipe, child.dataset_key) == (
         sft_run.run_id, RunStatus.SUCCEEDED, "grpo", "arith-1.0"
     )  # fmt: skip
