@@ -14,29 +14,37 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, Q, Value, When
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, models, transaction
+from django.db.models import Case, Func, Q, QuerySet, Value, When
 
 from traces import similarity
 from traces.models import BAND_COLUMNS, Trace, TraceSignature
-from tunix_rt.db.rows import insert_rows
+from tunix_rt.db.rows import Table, insert_rows
 
 CANDIDATES_MAX = 1_000
 KEYS_CHUNK = 2_000
+
+
+def trace_index_rows(*, prompts: Mapping[uuid.UUID, str]) -> Table:
+    """The signature rows (MinHash and band keys) of freshly created traces (id → prompt), as an
+    ``insert_rows`` table."""
+    matrix = similarity.signature_matrix(list(prompts.values()))
+    keys = similarity.band_key_matrix(matrix).tolist()
+    signatures = matrix.astype("<u4")
+    rows = [(pk, signatures[n].tobytes(), *keys[n]) for n, pk in enumerate(prompts)]
+    return TraceSignature, ("trace", "minhash", *BAND_COLUMNS), rows
 
 
 def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
     """Stores the signatures and band keys of freshly created traces (id → prompt) in ONE statement
     whatever their number (``insert_rows``: COPY on PostgreSQL).
 
-    The caller owns the transaction (batch import, create, backfill), so a trace and its index
-    row land together.
+    The caller owns the transaction (batch import, backfill), so a trace and its index row land
+    together; a single create writes ``trace_index_rows`` in its own one statement.
     """
-    if not prompts:
-        return
-    minhashes = similarity.signatures(list(prompts.values()))
-    rows = [(pk, m, *similarity.band_keys(m)) for pk, m in zip(prompts, minhashes, strict=True)]
-    insert_rows(TraceSignature, ("trace", "minhash", *BAND_COLUMNS), rows)
+    if prompts:
+        insert_rows(*trace_index_rows(prompts=prompts))
 
 
 def traces_index_backfill(
@@ -84,13 +92,12 @@ def trace_similar(*, trace: Trace, threshold: float = 0.8, limit: int = 20) -> l
     """
     signature = _signature_of(trace)
     keys = dict(zip(BAND_COLUMNS, similarity.band_keys(signature), strict=True))
-    any_band = reduce(or_, (Q(**{name: key}) for name, key in keys.items()))
     shared = sum(
         (Case(When(**{name: key}, then=Value(1)), default=Value(0)) for name, key in keys.items()),
         start=Value(0),
     )
     rows = (
-        TraceSignature.objects.filter(any_band)
+        _sharing_a_band(list(keys.values()))
         .exclude(trace_id=trace.pk)
         .annotate(shared=shared)
         .order_by("-shared", "trace_id")
@@ -100,6 +107,23 @@ def trace_similar(*, trace: Trace, threshold: float = 0.8, limit: int = 20) -> l
     found = [s for s in found if s.similarity >= threshold]
     found.sort(key=lambda s: (-s.similarity, str(s.id)))
     return found[:limit]
+
+
+class _BandArray(Func):
+    """``ARRAY[band_0, …, band_15]``: the expression PostgreSQL's GIN band index is built on."""
+
+    template = "ARRAY[%(expressions)s]"
+    output_field = ArrayField(models.BigIntegerField())
+
+
+def _sharing_a_band(keys: list[int]) -> QuerySet[TraceSignature]:
+    """Signatures with at least one of ``keys`` in its band: an overlap on PostgreSQL's GIN index,
+    one equality per band (each with its B-tree) elsewhere."""
+    if connection.vendor == "postgresql":
+        return TraceSignature.objects.alias(bands=_BandArray(*BAND_COLUMNS)).filter(bands__overlap=keys)
+    return TraceSignature.objects.filter(
+        reduce(or_, (Q(**{name: key}) for name, key in zip(BAND_COLUMNS, keys, strict=True)))
+    )
 
 
 def trace_band_keys(*, trace_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[int]]:

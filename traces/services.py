@@ -9,36 +9,43 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from uuid_utils.compat import uuid7
 
 from traces.holders import Holding, trace_holdings
 from traces.models import Score, Tag, Trace, TraceStatus
-from traces.near_duplicates import trace_index_write
+from traces.near_duplicates import trace_index_rows, trace_index_write
 from traces.scoring import CannotVerify, get_scorer
 from traces.types import TracePayload
 from tunix_rt.accounts import user_or_none
-from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection
-from tunix_rt.db.rows import insert_rows
+from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection, audit_rows
+from tunix_rt.db.rows import insert_rows, insert_together
 from tunix_rt.models import AuditAction, AuditObjectType
 
 UNSET: Any = object()
 
 
 def trace_content_hash(*, prompt: str, steps: Sequence[Any], final_answer: str) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the reasoning content."""
-    canonical = json.dumps(
-        {"prompt": prompt, "steps": list(steps), "final_answer": final_answer},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the reasoning content.
+
+    orjson writes these bytes exactly as ``json.dumps(..., sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` does for text and integers, which is all the content holds (a test holds
+    the two equal); the standard encoder remains for an integer beyond 64 bits.
+    """
+    content = {"prompt": prompt, "steps": list(steps), "final_answer": final_answer}
+    try:
+        canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _source_of(meta: dict[str, Any] | None) -> str:
@@ -46,7 +53,7 @@ def _source_of(meta: dict[str, Any] | None) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
+def clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
     return [{"i": s["i"], "type": s["type"], "content": s["content"]} for s in payload["steps"]]
 
 
@@ -58,33 +65,48 @@ TRACE_COLUMNS = (
 
 def _trace_row(payload: TracePayload, now: Any, user: Any) -> tuple[Any, ...]:
     """A new trace's values in ``TRACE_COLUMNS`` order."""
-    steps = _clean_steps(payload)
+    steps = clean_steps(payload)
     prompt, final_answer, meta = payload["prompt"], payload["final_answer"], payload.get("meta")
     return (
-        uuid.uuid4(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
+        uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
         trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer), _source_of(meta),
         TraceStatus.PENDING.value, "", user.pk if user is not None else None,
     )  # fmt: skip
 
 
-@transaction.atomic
 def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
-    """Stores one trace made by ``actor`` (a user, or None for a command run without one) and audits it."""
+    """Stores one trace made by ``actor`` (a user, or None for a command run without one), its
+    near-duplicate index row and its audit entry, all or nothing.
+
+    On PostgreSQL that is ONE statement (``insert_together``), so outside a transaction a create
+    costs one round trip to the database.
+    """
     user = user_or_none(actor)
     row = _trace_row(payload, timezone.now(), user)
-    insert_rows(Trace, TRACE_COLUMNS, [row])
     trace = Trace(**{**dict(zip(TRACE_COLUMNS, row, strict=True)), "created_by": user})
     trace._state.adding, trace._state.db = False, DEFAULT_DB_ALIAS
-    trace_index_write(prompts={trace.pk: trace.prompt})
-    audit_record(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_id=trace.id)
+    insert_together([
+        (Trace, TRACE_COLUMNS, [row]),
+        trace_index_rows(prompts={trace.pk: trace.prompt}),
+        audit_rows(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[trace.pk]),
+    ])  # fmt: skip
     return trace
 
 
-@transaction.atomic
-def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[Trace]:
-    """Stores all payloads or none, in five statements whatever the batch size.
+class StoredTrace(NamedTuple):
+    """What a batch import answers per trace, read back from the database."""
 
-    One insert of the traces (COPY on PostgreSQL, ``tunix_rt.db.rows``), two of their
+    id: uuid.UUID
+    created_at: datetime
+    trace_version: str
+    content_hash: str
+
+
+@transaction.atomic
+def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[StoredTrace]:
+    """Stores all payloads or none, in four statements whatever the batch size.
+
+    One insert of the traces (COPY on PostgreSQL, ``tunix_rt.db.rows``), one of their
     near-duplicate index rows, one of their audit entries, then ONE ``filter(id__in=...)``
     re-fetch; the result keeps the input order.
     """
@@ -96,9 +118,8 @@ def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) 
     ids = [row[0] for row in rows]
     trace_index_write(prompts={row[0]: row[4] for row in rows})
     audit_record_many(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=ids)
-    stored = {
-        t.id: t for t in Trace.objects.filter(id__in=ids).only("id", "created_at", "trace_version", "content_hash")
-    }
+    fetched = Trace.objects.filter(id__in=ids).values_list("id", "created_at", "trace_version", "content_hash")
+    stored = {row[0]: StoredTrace(*row) for row in fetched}
     return [stored[pk] for pk in ids]
 
 
@@ -237,60 +258,3 @@ def _store_scores(scores: list[Score], actor: Any) -> int:
         changes_each=[{score.criteria: [None, score.score]} for score in scores],
     )
     return len(scores)
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    created: int
-    duplicates: int
-
-
-@transaction.atomic
-def traces_import_many(
-    *,
-    payloads: Iterable[TracePayload],
-    skip_duplicates: bool = False,
-    batch_size: int = 500,
-    on_batch: Callable[[int], None] | None = None,
-    actor: Any = None,
-) -> ImportSummary:
-    """Imports any number of traces in batches inside ONE transaction: all land or none.
-
-    With ``skip_duplicates`` a trace whose ``content_hash`` is already stored, or
-    appeared earlier in ``payloads``, is skipped; that costs one query per batch.
-    """
-    created = duplicates = 0
-    seen: set[str] = set()
-    batch: list[TracePayload] = []
-
-    def flush() -> None:
-        nonlocal created, duplicates, batch
-        keep = batch
-        if skip_duplicates:
-            hashes = [_hash_of(p) for p in batch]
-            stored = traces_existing_hashes(hashes=hashes)
-            keep = []
-            for payload, digest in zip(batch, hashes, strict=True):
-                if digest in stored or digest in seen:
-                    duplicates += 1
-                    continue
-                seen.add(digest)
-                keep.append(payload)
-        created += len(traces_import_batch(payloads=keep, actor=actor))
-        batch = []
-        if on_batch is not None:
-            on_batch(created + duplicates)
-
-    for payload in payloads:
-        batch.append(payload)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    return ImportSummary(created=created, duplicates=duplicates)
-
-
-def _hash_of(payload: TracePayload) -> str:
-    return trace_content_hash(
-        prompt=payload["prompt"], steps=_clean_steps(payload), final_answer=payload["final_answer"]
-    )

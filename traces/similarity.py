@@ -1,4 +1,4 @@
-"""MinHash signatures of prompts and their LSH band keys; pure functions over datasketch.
+"""MinHash signatures of prompts and their LSH band keys; pure functions, vectorised over a batch.
 
 A prompt is case-folded, its whitespace collapsed, and cut into character 5-grams; a
 128-permutation MinHash of those shingles estimates Jaccard similarity to within a few
@@ -6,6 +6,10 @@ hundredths. The first 64 values, in 16 bands of 4, give the band keys stored in 
 table: two prompts share at least one key with probability ``1 - (1 - s**4)**16`` (0.99+ at
 s >= 0.7, 0.89 at 0.6), so a similarity lookup is an index lookup followed by an exact
 comparison of the few candidates' signatures.
+
+The signatures are exactly datasketch's (its permutation parameters, its hashing; a test holds
+them equal), computed for a whole batch in a few NumPy operations instead of one ``MinHash``
+object per prompt.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ SHINGLE = 5
 BANDS = 16
 ROWS = 4
 SIGNATURE_BYTES = NUM_PERM * 4
+BLOCK_SHINGLES = 65_536
 
 _SPACES = re.compile(r"\s+")
 
@@ -39,27 +44,95 @@ def shingles(text: str) -> list[bytes]:
 
 
 @cache
-def _permutations() -> Any:
-    """The permutation parameters of (NUM_PERM, SEED, SCHEME), drawn once per process instead of per call."""
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+def _permutations() -> tuple[Any, Any]:
+    """The affine permutation parameters ``a`` and ``b`` of (NUM_PERM, SEED, SCHEME), as datasketch
+    draws them, once per process."""
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+def _fmix32(hv: Any) -> Any:
+    """MurmurHash3's 32-bit finaliser, element-wise (datasketch's pre-mix for the affine schemes)."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
+def _minhash_block(groups: list[list[bytes]]) -> Any:
+    """The MinHash values of a few shingle lists as one (len(groups), NUM_PERM) uint32 array.
+
+    The same arithmetic as datasketch's ``MinHash.update_batch`` (SHA-1's first 4 bytes, the
+    finaliser, ``a * h + b`` modulo 2**32, the minimum per permutation), done for every shingle
+    of the block at once instead of one ``MinHash`` object per text; a shingle that recurs in
+    the block is hashed once.
+    """
+    distinct: dict[bytes, int] = {}
+    positions = np.fromiter(
+        (distinct.setdefault(shingle, len(distinct)) for group in groups for shingle in group), dtype=np.int64
+    )
+    digests = b"".join(hashlib.sha1(shingle).digest()[:4] for shingle in distinct)  # noqa: S324
+    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))[positions]
+    a, b = _permutations()
+    with np.errstate(over="ignore"):
+        permuted = a[:, None] * hv[None, :] + b[:, None]
+    starts = np.concatenate(([0], np.cumsum([len(g) for g in groups[:-1]], dtype=np.int64)))
+    return np.minimum.reduceat(permuted, starts, axis=1).T
+
+
+def signature_matrix(texts: Sequence[str]) -> Any:
+    """One row of NUM_PERM uint32 MinHash values per text, equal to datasketch's ``MinHash.bulk``.
+
+    Texts are hashed in blocks of about ``BLOCK_SHINGLES`` shingles, so memory stays bounded
+    (a block's permuted hashes take ``BLOCK_SHINGLES * NUM_PERM * 4`` bytes) whatever the batch.
+    """
+    rows = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
+    block: list[list[bytes]] = []
+    size = first = 0
+    for index, text in enumerate(texts):
+        block.append(shingles(text))
+        size += len(block[-1])
+        if size >= BLOCK_SHINGLES or index == len(texts) - 1:
+            rows[first : index + 1] = _minhash_block(block)
+            block, size, first = [], 0, index + 1
+    return rows
 
 
 def signatures(texts: Sequence[str]) -> list[bytes]:
     """One little-endian uint32 MinHash signature (``SIGNATURE_BYTES`` long) per text."""
-    hashes = MinHash.bulk(
-        [shingles(t) for t in texts], num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations()
-    )
-    return [np.asarray(m.hashvalues, dtype="<u4").tobytes() for m in hashes]
+    return [row.tobytes() for row in signature_matrix(texts).astype("<u4")]
+
+
+def _fmix64(x: Any) -> Any:
+    """MurmurHash3's 64-bit finaliser, element-wise (a bijection that spreads every input bit)."""
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> np.uint64(33))
+
+
+def band_key_matrix(matrix: Any) -> Any:
+    """``BANDS`` signed 64-bit keys per signature row of ``signature_matrix``.
+
+    A band's ``ROWS`` (4) uint32 values are read as two 64-bit words and mixed with the band
+    number, so one key can only match the same band of another signature; distinct bands
+    collide with probability about 2**-64, and a collision only adds a candidate that the exact
+    comparison then drops.
+    """
+    values = np.ascontiguousarray(matrix[:, : BANDS * ROWS], dtype="<u4").view("<u8").astype(np.uint64)
+    low, high = values[:, 0::2], values[:, 1::2]
+    band = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        keys = _fmix64(_fmix64(low ^ band) ^ high)
+    return keys.view(np.int64)
 
 
 def band_keys(signature: bytes) -> list[int]:
-    """``BANDS`` signed 64-bit keys; the band number is hashed in, so one index serves all bands."""
-    keys = []
-    for band in range(BANDS):
-        chunk = signature[band * ROWS * 4 : (band + 1) * ROWS * 4]
-        digest = hashlib.blake2b(bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    """The ``BANDS`` keys of one stored signature (``band_key_matrix`` of its values)."""
+    row = np.frombuffer(signature, dtype="<u4").reshape(1, NUM_PERM)
+    return [int(key) for key in band_key_matrix(row)[0]]
 
 
 def similarity(a: bytes, b: bytes) -> float:

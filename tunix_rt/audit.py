@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from tunix_rt.db.rows import insert_rows
+from tunix_rt.db.rows import Table, insert_rows
 from tunix_rt.models import AuditEntry
 
 
@@ -35,6 +35,31 @@ def audit_record(
     )
 
 
+AUDIT_COLUMNS = ("created_at", "actor", "actor_name", "action", "object_type", "object_id", "changes")
+
+
+def audit_rows(
+    *,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_ids: Iterable[Any],
+    changes: dict[str, Any] | None = None,
+    changes_each: Iterable[dict[str, Any] | None] | None = None,
+) -> Table:
+    """The entries of ``audit_record_many`` as an ``insert_rows`` table, for a service that writes
+    them in one statement with its own rows (``insert_together``)."""
+    fields = _actor_fields(actor)
+    ids = [str(object_id) for object_id in object_ids]
+    each = list(changes_each) if changes_each is not None else [changes] * len(ids)
+    head = (timezone.now(), fields["actor"].pk if fields["actor"] is not None else None, fields["actor_name"])
+    return (
+        AuditEntry,
+        AUDIT_COLUMNS,
+        [(*head, action, object_type, oid, change) for oid, change in zip(ids, each, strict=True)],
+    )
+
+
 def audit_record_many(
     *,
     actor: Any,
@@ -45,14 +70,11 @@ def audit_record_many(
     changes_each: Iterable[dict[str, Any] | None] | None = None,
 ) -> int:
     """An entry per id in ONE statement (``insert_rows``); ``changes_each`` gives each its own changes."""
-    fields = _actor_fields(actor)
-    now = timezone.now()
-    ids = [str(object_id) for object_id in object_ids]
-    each = list(changes_each) if changes_each is not None else [changes] * len(ids)
-    columns = ("created_at", "actor", "actor_name", "action", "object_type", "object_id", "changes")
-    head = (now, fields["actor"].pk if fields["actor"] is not None else None, fields["actor_name"])
-    rows = [(*head, action, object_type, oid, change) for oid, change in zip(ids, each, strict=True)]
-    insert_rows(AuditEntry, columns, rows)
+    model, columns, rows = audit_rows(
+        actor=actor, action=action, object_type=object_type, object_ids=object_ids, changes=changes,
+        changes_each=changes_each,
+    )  # fmt: skip
+    insert_rows(model, columns, rows)
     return len(rows)
 
 

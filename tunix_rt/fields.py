@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tunix_rt.validation import text_problem
+from tunix_rt.validation import json_value_problems
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
@@ -46,18 +46,10 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def check_json_text(value: Any, path: str) -> None:
-    """Refuses NUL characters (PostgreSQL's jsonb cannot hold them) and lone surrogates anywhere in ``value``.
+    """Refuses what the database cannot store anywhere in ``value``: NUL characters (PostgreSQL's jsonb
+    cannot hold them), lone surrogates, numbers that are not finite or leave signed 64 bits.
 
     The API's parser refuses them already; files read by management commands come through here.
     """
-    if isinstance(value, str):
-        problem = text_problem(value)
-        if problem:
-            raise serializers.ValidationError(f"{path} {problem}.")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_json_text(key, f"{path} key")
-            check_json_text(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_json_text(item, f"{path}[{index}]")
+    for where, problem in json_value_problems(value, path):
+        raise serializers.ValidationError(f"{where} {problem}.")

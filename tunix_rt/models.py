@@ -34,7 +34,7 @@ class AuditEntry(models.Model):
     an eval set name or a username. For updates ``changes`` maps each field to ``[old, new]``.
     """
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)  # audit_newest_idx serves it
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

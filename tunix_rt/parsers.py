@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +46,9 @@ class BoundedJSONParser(JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise too_large(limit)
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         try:
-            text = raw.decode((parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET)
-            document, problems = load_json(text)
+            document, problems = load_json(raw if codecs.lookup(encoding).name == "utf-8" else raw.decode(encoding))
         except UnicodeDecodeError as exc:
             raise ParseError(f"JSON parse error - the body is not valid UTF-8 ({exc.reason}).") from None
         except RecursionError:

@@ -50,7 +50,7 @@ def test_bulk_over_a_meta_filter(api_client: APIClient) -> None:
     response = post_json(api_client, "/api/traces/bulk", body)
     assert response.status_code == 200
     assert response.json() == {"matched": 3, "changed": 3, "scored": 0, "skipped": 0}
-    assert set(Trace.objects.filter(pk__in=[t.pk for t in easy]).values_list("status", flat=True)) == {"approved"}
+    assert set(Trace.objects.filter(pk__in=[t.id for t in easy]).values_list("status", flat=True)) == {"approved"}
     assert Trace.objects.get(pk=hard.pk).status == "pending"
     assert Trace.objects.filter(tags__name="checked").count() == 3
     removed = post_json(api_client, "/api/traces/bulk", {"ids": [str(easy[0].id)], "remove_tags": ["checked"]})

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection, models
+import orjson
+from django.db import connection, models, transaction
 
 PARAMS_MAX = 65_535  # PostgreSQL's limit of bound parameters per statement
 COPY_MIN_ROWS = 20  # below this a plain INSERT is as quick
@@ -28,16 +29,30 @@ def _log(sql: str, started: float, rows: int) -> None:
         connection.queries_log.append({"sql": f"{sql} -- {rows} rows", "time": f"{time.monotonic() - started:.3f}"})
 
 
+def _json_text(value: Any) -> Any:
+    """JSON text for a JSON column, by orjson (the database parses it, so only the value counts),
+    or by the standard encoder for what orjson refuses (an integer beyond 64 bits).
+
+    Callers pass validated values: orjson would write a NaN as null where the standard encoder
+    writes ``NaN``, which the database refuses; validation refuses both first.
+    """
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 def _copy_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     """How COPY's text format wants a value of ``field``: JSON as its text, a UUID as its canonical
     text; ``None`` when psycopg adapts the value as it is."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
+        if encoder is not None:
+            return lambda value: None if value is None else json.dumps(value, cls=encoder)
+        return _json_text
 
-        def to_json(value: Any) -> Any:
-            return None if value is None else json.dumps(value, cls=encoder)
-
-        return to_json
     if isinstance(field, models.ForeignKey):
         return _copy_adapter(field.target_field)
     if isinstance(field, models.UUIDField):
@@ -46,34 +61,71 @@ def _copy_adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return None
 
 
+def _target(model: type[models.Model], columns: Sequence[str]) -> tuple[list[Any], str, str]:
+    """The fields of ``columns``, the quoted table name and the quoted column list."""
+    fields: list[Any] = [model._meta.get_field(name) for name in columns]
+    table = connection.ops.quote_name(model._meta.db_table)
+    return fields, table, ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+
+
+def _values(fields: Sequence[Any], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """``VALUES (…), (…)`` for ``rows`` and its parameters, each prepared by its field as the ORM would."""
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
+    ]
+    return "VALUES " + ", ".join([marks] * len(rows)), params
+
+
+Table = tuple[type[models.Model], Sequence[str], Sequence[Sequence[Any]]]
+
+
+def insert_together(tables: Sequence[Table]) -> None:
+    """Inserts a few rows into several tables (``(model, columns, rows)`` each) as one unit.
+
+    On PostgreSQL it is ONE statement, the first inserts as data-modifying ``WITH`` clauses: a
+    statement is atomic by itself, so outside a transaction it costs one round trip instead of a
+    ``BEGIN``, one insert per table and a ``COMMIT``. Elsewhere, one ``insert_rows`` per table in
+    a transaction. Meant for single creates; batches go through ``insert_rows`` table by table.
+    """
+    tables = [table for table in tables if table[2]]
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for model, columns, rows in tables:
+                insert_rows(model, columns, rows)
+        return
+    statements, params = [], []
+    for model, columns, rows in tables:
+        fields, table, names = _target(model, columns)
+        values, values_params = _values(fields, rows)
+        statements.append(f"INSERT INTO {table} ({names}) {values}")  # noqa: S608
+        params += values_params
+    *first, last = statements
+    clauses = ", ".join(f"w{n} AS ({statement})" for n, statement in enumerate(first))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {clauses} {last}" if first else last, params)
+
+
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     if not rows:
         return
-    fields = [model._meta.get_field(name) for name in columns]
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    fields, table, names = _target(model, columns)
     started = time.monotonic()
     if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
         sql = f"COPY {table} ({names}) FROM STDIN"
-        adapters = [(n, adapt) for n, f in enumerate(fields) if (adapt := _copy_adapter(f)) is not None]  # type: ignore[arg-type]
+        adapters = [(n, adapt) for n, f in enumerate(fields) if (adapt := _copy_adapter(f)) is not None]
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
                 if len(row) != len(fields):
                     raise ValueError(f"A row of {len(row)} values for {len(fields)} columns.")
-                values = list(row)
+                prepared = list(row)
                 for n, adapt in adapters:
-                    values[n] = adapt(values[n])
-                copy.write_row(values)
+                    prepared[n] = adapt(prepared[n])
+                copy.write_row(prepared)
         _log(sql, started, len(rows))
         return
     per_statement = max(1, min(connection.features.max_query_params or PARAMS_MAX, PARAMS_MAX) // len(fields))
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params = [
-                field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-                for row in chunk
-                for field, value in zip(fields, row, strict=True)
-            ]
-            cursor.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(chunk))}", params)  # noqa: S608
+            values, params = _values(fields, rows[start : start + per_statement])
+            cursor.execute(f"INSERT INTO {table} ({names}) {values}", params)  # noqa: S608

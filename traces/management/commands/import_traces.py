@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from traces.importers import ImportFileError, ImportFormat, get_import_format, import_format_names
-from traces.services import traces_import_many
+from traces.imports import traces_import_many
 from traces.types import TracePayload
 from tunix_rt.commands import add_user_argument, command_user
 
