@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from traces import bulk, near_duplicates, selectors, services
+from traces import bulk, listing, near_duplicates, selectors, services
 from traces.filters import TraceFilterSet, is_filter_param
 from traces.holders import HOLDER_KEYS_MAX, holdings_warning
 from traces.models import Trace
@@ -83,13 +83,14 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Trace, Any]:
-        return selectors.trace_list()
+        return listing.trace_list()
+
+    def _unfiltered(self) -> bool:
+        return self.action == "list" and not any(is_filter_param(name) for name in self.request.query_params)
 
     def filter_queryset(self, queryset: QuerySet[Trace, Any]) -> QuerySet[Trace, Any]:
         """The FilterSet only when a filter is asked for: building one costs more than the page's query."""
-        if self.action == "list" and not any(is_filter_param(name) for name in self.request.query_params):
-            return queryset
-        return super().filter_queryset(queryset)
+        return queryset if self._unfiltered() else super().filter_queryset(queryset)
 
     @property
     def max_body_bytes(self) -> int:
@@ -103,7 +104,8 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         summary="List traces, newest first",
     )
     def list(self, request: Request) -> Response:
-        page = page_of(self.filter_queryset(self.get_queryset()), request.query_params, keyset=True)
+        source = listing.trace_list_reader() if self._unfiltered() else self.filter_queryset(self.get_queryset())
+        page = page_of(source, request.query_params, keyset=True)
         return Response({"data": trace_list_items(page.rows), "pagination": page.pagination})
 
     @extend_schema(

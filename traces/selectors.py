@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from functools import cache
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
-    CharField,
     Count,
     Exists,
     F,
@@ -25,7 +22,6 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, RowNumber, Substr
 
 from traces.diff import trace_diff
@@ -35,9 +31,6 @@ from traces.scoring import get_scorer
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
 
-EXCERPT_CHARS = 120
-LIST_COLUMNS = ("id", "created_at", "updated_at", "trace_version", "status", "source", "step_count")
-
 
 def _tags_prefetch() -> Prefetch[Any]:
     return Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
@@ -46,36 +39,6 @@ def _tags_prefetch() -> Prefetch[Any]:
 def latest_score_subquery(criteria: str = "baseline") -> Subquery:
     latest = Score.objects.filter(trace=OuterRef("pk"), criteria=criteria).order_by("-created_at", "-id")
     return Subquery(latest.values("score")[:1], output_field=FloatField())
-
-
-@cache
-def _tag_names_sql(vendor: str) -> str:
-    """Each trace's tag names, comma-joined (tag names cannot hold a comma), as a correlated subquery.
-
-    Written once as SQL: Django compiling the same subquery for every page cost more than running it.
-    """
-    qn = connection.ops.quote_name
-    through, tag, trace = Trace.tags.through._meta, Tag._meta, Trace._meta
-    joined = "STRING_AGG(g.{name}, ',')" if vendor == "postgresql" else "GROUP_CONCAT(g.{name}, ',')"
-    return (
-        f"(SELECT {joined.format(name=qn('name'))} FROM {qn(through.db_table)} m"  # noqa: S608 (model metadata only)
-        f" JOIN {qn(tag.db_table)} g ON g.{qn('id')} = m.{qn('tag_id')}"
-        f" WHERE m.{qn('trace_id')} = {qn(trace.db_table)}.{qn('id')})"
-    )
-
-
-def trace_list() -> QuerySet[Trace, dict[str, Any]]:
-    """List rows as dicts, newest first (``id`` breaks ties), without loading steps, prompt or answer.
-
-    ONE query for a page: the creator's name is joined in and the tags come as ``tag_names``
-    (comma-joined; ``serializers.trace_list_items`` turns them into the sorted list the API shows).
-    """
-    return Trace.objects.order_by("-created_at", "-id").values(
-        *LIST_COLUMNS,
-        created_by_name=F("created_by__username"),
-        prompt_excerpt=Substr("prompt", 1, EXCERPT_CHARS),
-        tag_names=RawSQL(_tag_names_sql(connection.vendor), (), output_field=CharField()),  # noqa: S611
-    )
 
 
 def parse_trace_id(trace_id: Any) -> uuid.UUID:

@@ -42,13 +42,36 @@ def _sql() -> tuple[str, list[str]]:
     return sql, [*GROUP_ROLES, *GROUP_ROLES]
 
 
+@cache
+def _fields() -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    """The user's field names for ``from_db`` and, per column that needs them, the converters the
+    ORM would apply (none on PostgreSQL; SQLite returns dates as text)."""
+    model = get_user_model()
+    names, converting = [], []
+    for index, field in enumerate(model._meta.concrete_fields):
+        names.append(field.attname)
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            converting.append((index, column, converters))
+    return names, converting
+
+
 class RoleTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
         sql, params = _sql()
-        found = list(get_user_model().objects.raw(sql, [*params, key]))
-        if not found:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, key])
+            found = cursor.fetchone()
+        if found is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        user: Any = found[0]
+        *values, role_group = found
+        names, converting = _fields()
+        for index, column, converters in converting:
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        user: Any = get_user_model().from_db(connection.alias, names, values)
+        user.role_group = role_group
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         user._tunix_role = user.role_group or (ADMIN if user.is_staff else NO_ROLE)

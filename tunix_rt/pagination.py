@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
@@ -118,13 +118,33 @@ def _plain_page_query(given: Mapping[str, Any]) -> tuple[int, int] | None:
     return None if limit is None or offset is None else (limit, offset)
 
 
-def page_of(queryset: QuerySet[Any], params: Mapping[str, Any], *, keyset: bool = False) -> Page:
+class Fetch(Protocol):
+    """Reads ``count`` rows of a list from ``offset``, or after the cursor's (created_at, pk) when given."""
+
+    def __call__(self, *, offset: int, count: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]: ...
+
+
+def queryset_fetch(queryset: QuerySet[Any]) -> Fetch:
+    """The rows of ``queryset`` (ordered by ``-created_at, -pk`` when read after a cursor)."""
+
+    def fetch(*, offset: int, count: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]:
+        if after is None:
+            return _rows_from_offset(queryset, offset, count)
+        moment, pk = after
+        return list(queryset.filter(Q(created_at__lt=moment) | Q(pk__lt=pk), created_at__lte=moment)[:count])
+
+    return fetch
+
+
+def page_of(source: QuerySet[Any] | Fetch, params: Mapping[str, Any], *, keyset: bool = False) -> Page:
     """Validates ``limit``/``offset`` (and ``cursor`` with ``keyset``; 400 when out of range or
     malformed) and fetches ``limit + 1`` rows, no COUNT.
 
-    ``keyset`` needs ``queryset`` ordered by ``-created_at, -pk`` (rows as instances or as
-    ``values()`` dicts holding ``created_at`` and ``id``).
+    ``source`` is a queryset or a ``Fetch`` (a selector's own reader of the same rows). ``keyset``
+    needs them ordered by ``-created_at, -pk`` (rows as instances or dicts holding ``created_at``
+    and ``id``).
     """
+    fetch = queryset_fetch(source) if isinstance(source, QuerySet) else source
     names = ("limit", "offset", "cursor") if keyset else ("limit", "offset")
     given = {k: params[k] for k in names if k in params}
     plain = _plain_page_query(given)
@@ -135,12 +155,7 @@ def page_of(queryset: QuerySet[Any], params: Mapping[str, Any], *, keyset: bool 
         query.is_valid(raise_exception=True)
         limit, offset = query.validated_data["limit"], query.validated_data["offset"]
         cursor = query.validated_data.get("cursor")
-    if cursor is not None:
-        moment, pk = cursor
-        after = Q(created_at__lt=moment) | Q(pk__lt=pk)
-        rows = list(queryset.filter(after, created_at__lte=moment)[: limit + 1])
-    else:
-        rows = _rows_from_offset(queryset, offset, limit + 1)
+    rows = fetch(offset=offset, count=limit + 1, after=cursor)
     more = len(rows) > limit
     rows = rows[:limit]
     pagination: dict[str, Any] = {

@@ -102,7 +102,7 @@ class TagNamesField(serializers.ListField):
 
 
 class TraceListItemSerializer(serializers.Serializer[Any]):
-    """One row of ``selectors.trace_list`` (a dict) with its ``tags`` added."""
+    """One row of ``listing.trace_list`` (a dict) with its ``tags`` added."""
 
     id = serializers.UUIDField()
     created_at = serializers.DateTimeField()
@@ -117,14 +117,14 @@ class TraceListItemSerializer(serializers.Serializer[Any]):
 
 
 def list_tags(tag_names: str | None) -> list[str]:
-    """``tag_names`` of ``selectors.trace_list`` (comma-joined, in any order) as the sorted list."""
+    """``tag_names`` of ``listing.trace_list`` (comma-joined, in any order) as the sorted list."""
     return sorted(tag_names.split(",")) if tag_names else []
 
 
 def trace_list_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What ``TraceListItemSerializer(rows, many=True).data`` holds, without DRF's per-field work.
 
-    ``rows`` come from ``selectors.trace_list``; ids and datetimes stay Python objects, which
+    ``rows`` come from ``listing.trace_list``; ids and datetimes stay Python objects, which
     the API's renderer (``tunix_rt.renderers``) writes exactly as the serializer's fields
     would (a test holds the two equal). The serializer remains the schema.
     """

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from traces import selectors
+from traces import listing
 from traces.serializers import (
     TraceCreatedSerializer,
     TraceInputSerializer,
@@ -103,7 +103,7 @@ def test_list_items_render_as_the_serializer_would() -> None:
     tagged.tags.create(name="b")
     tagged.tags.create(name="a")
     TraceFactory.create_batch(3)
-    rows = list(selectors.trace_list())
+    rows = list(listing.trace_list())
     with_tags = [
         {**row, "tags": sorted((row["tag_names"] or "").split(",")) if row["tag_names"] else []} for row in rows
     ]
