@@ -10,6 +10,7 @@ from django.utils import timezone
 from uuid_utils.compat import uuid7
 
 from traces.similarity import BANDS
+from tunix_rt.db.fields import FastJSONField
 
 
 class TraceStatus(models.TextChoices):
@@ -41,8 +42,8 @@ class Trace(models.Model):
     trace_version = models.CharField(max_length=64)
     prompt = models.TextField()
     final_answer = models.TextField()
-    steps = models.JSONField()
-    meta = models.JSONField(null=True, blank=True)
+    steps = FastJSONField()
+    meta = FastJSONField(null=True, blank=True)
     step_count = models.PositiveIntegerField(default=0)
     content_hash = models.CharField(max_length=64, editable=False)
     source = models.CharField(max_length=255, blank=True, default="")

@@ -57,6 +57,7 @@ def clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
     return [{"i": s["i"], "type": s["type"], "content": s["content"]} for s in payload["steps"]]
 
 
+PENDING = TraceStatus.PENDING.value  # an enum member's .value costs microseconds on every read
 TRACE_COLUMNS = (
     "id", "created_at", "updated_at", "trace_version", "prompt", "final_answer", "steps", "meta", "step_count",
     "content_hash", "source", "status", "notes", "created_by",
@@ -70,7 +71,7 @@ def _trace_row(payload: TracePayload, now: Any, user: Any) -> tuple[Any, ...]:
     return (
         uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
         trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer), _source_of(meta),
-        TraceStatus.PENDING.value, "", user.pk if user is not None else None,
+        PENDING, "", user.pk if user is not None else None,
     )  # fmt: skip
 
 

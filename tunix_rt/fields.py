@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tunix_rt.validation import json_value_problems
+from tunix_rt.validation import json_value_is_clean, json_value_problems
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
@@ -51,5 +51,7 @@ def check_json_text(value: Any, path: str) -> None:
 
     The API's parser refuses them already; files read by management commands come through here.
     """
+    if json_value_is_clean(value):
+        return
     for where, problem in json_value_problems(value, path):
         raise serializers.ValidationError(f"{where} {problem}.")

@@ -46,19 +46,25 @@ class CursorPageQuerySerializer(PageQuerySerializer):
     )
 
     def validate_cursor(self, value: str) -> tuple[datetime, uuid.UUID]:
-        try:
-            created_at, pk = json.loads(base64.urlsafe_b64decode(value.encode("ascii")))
-            moment = datetime.fromisoformat(created_at)
-            if moment.tzinfo is None:
-                raise ValueError(created_at)
-            return moment, uuid.UUID(pk)
-        except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeError):
-            raise serializers.ValidationError("Not a cursor this list gave out; use pagination.next_cursor.") from None
+        after = decode_cursor(value)
+        if after is None:
+            raise serializers.ValidationError("Not a cursor this list gave out; use pagination.next_cursor.")
+        return after
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "cursor" in attrs and "offset" in self.initial_data:
             raise serializers.ValidationError({"offset": ["Give offset or cursor, not both."]})
         return attrs
+
+
+def decode_cursor(value: str) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, pk) a cursor of ``cursor_of`` stands for; None for anything else."""
+    try:
+        created_at, pk = json.loads(base64.urlsafe_b64decode(value.encode("ascii")))
+        moment = datetime.fromisoformat(created_at)
+        return (moment, uuid.UUID(pk)) if moment.tzinfo is not None else None
+    except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeError):
+        return None
 
 
 class PaginationSerializer(serializers.Serializer[Any]):
@@ -105,17 +111,24 @@ def _number(text: Any, default: int, low: int, high: int) -> int | None:
     return None
 
 
-def _plain_page_query(given: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(limit, offset) when both are absent or plain in-range digits; None leaves the rest to the serializer."""
+def _plain_page_query(given: Mapping[str, Any]) -> tuple[int, int, tuple[datetime, uuid.UUID] | None] | None:
+    """(limit, offset, cursor) when limit and offset are absent or plain in-range digits and a cursor,
+    if any, comes alone and decodes; None leaves the rest (and every error) to the serializer."""
+    cursor = None
     if "cursor" in given:
-        return None
+        value = given["cursor"]
+        if "offset" in given or not isinstance(value, str) or len(value) > CURSOR_MAX_CHARS:
+            return None
+        cursor = decode_cursor(value)
+        if cursor is None:
+            return None
     fields: Any = PageQuerySerializer._declared_fields
     bounds = {
         name: (fields[name].default, fields[name].min_value, fields[name].max_value) for name in ("limit", "offset")
     }
     limit = _number(given.get("limit"), *bounds["limit"])
     offset = _number(given.get("offset"), *bounds["offset"])
-    return None if limit is None or offset is None else (limit, offset)
+    return None if limit is None or offset is None else (limit, offset, cursor)
 
 
 class Fetch(Protocol):
@@ -149,7 +162,7 @@ def page_of(source: QuerySet[Any] | Fetch, params: Mapping[str, Any], *, keyset:
     given = {k: params[k] for k in names if k in params}
     plain = _plain_page_query(given)
     if plain is not None:
-        (limit, offset), cursor = plain, None
+        limit, offset, cursor = plain
     else:
         query = (CursorPageQuerySerializer if keyset else PageQuerySerializer)(data=given)
         query.is_valid(raise_exception=True)

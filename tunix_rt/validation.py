@@ -46,6 +46,20 @@ def number_problem(value: Any) -> str | None:
     return None
 
 
+def json_value_is_clean(value: Any) -> bool:
+    """True when ``value`` surely holds nothing ``json_value_problems`` would report; False means "walk it".
+
+    One orjson encoding answers for the whole value: it refuses lone surrogates and integers beyond
+    64 bits, writes a NUL as ``\\u0000`` and a non-finite float as ``null``, and a 19-digit run may be
+    an integer beyond the signed range. Output with none of these is clean.
+    """
+    try:
+        encoded = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return b"\\u0000" not in encoded and b"null" not in encoded and not has_long_digit_run(encoded)
+
+
 def json_value_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """``(path, problem)`` for every unstorable key, string or number in a parsed JSON document."""
     stack: list[tuple[Any, str]] = [(value, path)]
@@ -104,6 +118,10 @@ _DIGITS_TO_NINES = bytes.maketrans(b"0123456789", b"9999999999")
 _LONG_DIGIT_RUN = b"9" * 19
 
 
+def has_long_digit_run(data: bytes) -> bool:
+    return _LONG_DIGIT_RUN in data.translate(_DIGITS_TO_NINES)
+
+
 def load_json(text: str | bytes) -> tuple[Any, dict[str, list[str]]]:
     """Parses ``text`` (or its UTF-8 bytes) and returns it with its ``json_problems``; ``ValueError``
     if it is not JSON (``UnicodeDecodeError`` if the bytes are not UTF-8).
@@ -113,7 +131,7 @@ def load_json(text: str | bytes) -> tuple[Any, dict[str, list[str]]]:
     """
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     suspicious = b"\\u" in raw
-    if not suspicious and _LONG_DIGIT_RUN not in raw.translate(_DIGITS_TO_NINES):
+    if not suspicious and not has_long_digit_run(raw):
         try:
             return orjson.loads(raw), {}
         except orjson.JSONDecodeError:

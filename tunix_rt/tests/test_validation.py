@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from rest_framework import serializers
 
-from tunix_rt.validation import aware_utc, json_problems, load_json, query_json_scalar, text_problem
+from tunix_rt.fields import check_json_text
+from tunix_rt.validation import (
+    aware_utc,
+    json_problems,
+    json_value_is_clean,
+    json_value_problems,
+    load_json,
+    query_json_scalar,
+    text_problem,
+)
 
 
 def test_text_problem_names_nul_and_lone_surrogates_only() -> None:
@@ -92,3 +103,29 @@ def test_load_json_reports_problems_only_for_unstorable_values() -> None:
     assert set(problems) == {"a", "n"}
     with pytest.raises(ValueError):
         load_json("{")
+
+
+@pytest.mark.parametrize(
+    ("value", "clean"),
+    [
+        ({"a": [1, 2.5, "x", True], "b": {"c": "é 漢"}}, True),
+        ({"a": None}, False),  # null may be a NaN orjson wrote: walked
+        ({"a": float("nan")}, False),
+        ({"a": float("inf")}, False),
+        ({"a": "nul\x00"}, False),
+        ({"a": "\ud800"}, False),
+        ({"a": 2**63}, False),
+        ({"a": 2**70}, False),
+        ({"a": 10**18 - 1}, True),  # 18 digits; a 19-digit run is walked, even when in range
+        ({"a": 2**62}, False),
+    ],
+)
+def test_json_value_is_clean_says_clean_only_when_the_walk_finds_nothing(value: Any, clean: bool) -> None:
+    assert json_value_is_clean(value) is clean
+    if clean:
+        assert list(json_value_problems(value, "meta")) == []
+
+
+def test_check_json_text_refuses_non_finite_numbers_from_files() -> None:
+    with pytest.raises(serializers.ValidationError, match="meta.a is not a finite number"):
+        check_json_text({"a": float("nan")}, "meta")
