@@ -19,6 +19,7 @@ from django.db import connection, models, transaction
 from django.db.models import Case, Func, Q, QuerySet, Value, When
 
 from traces import similarity
+from traces.index_upkeep import after_index_write
 from traces.models import BAND_COLUMNS, Trace, TraceSignature
 from tunix_rt.db.rows import Table, insert_rows
 
@@ -45,6 +46,7 @@ def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
     """
     if prompts:
         insert_rows(*trace_index_rows(prompts=prompts))
+        after_index_write()
 
 
 def traces_index_backfill(

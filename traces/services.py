@@ -21,6 +21,7 @@ from django.utils import timezone
 from uuid_utils.compat import uuid7
 
 from traces.holders import Holding, trace_holdings
+from traces.index_upkeep import after_index_write
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.near_duplicates import trace_index_rows, trace_index_write
 from traces.scoring import CannotVerify, get_scorer
@@ -91,6 +92,7 @@ def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
         trace_index_rows(prompts={trace.pk: trace.prompt}),
         audit_rows(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[trace.pk]),
     ])  # fmt: skip
+    after_index_write()
     return trace
 
 

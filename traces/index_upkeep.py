@@ -1,0 +1,96 @@
+"""Upkeep of PostgreSQL's near-duplicate GIN index, off the request that wrote the keys.
+
+A GIN index with ``fastupdate`` (the default) takes new keys into a pending list, which is
+cheap; when that list outgrows ``gin_pending_list_limit`` (4 MB) the insert that crossed the
+limit merges the whole list into the index tree, and its request pays for every key other
+requests added: on the bench, one batch import in ten took 0.7 s instead of 0.13 s. The merge
+is PostgreSQL's own ``gin_clean_pending_list()``; here a daemon thread of each server process
+calls it, on its own connection, after every commit that added keys. The request that wrote
+them has already answered; the merge runs in another PostgreSQL backend (another core), and
+an insert that finds a merge under way skips its own (PostgreSQL takes the list's lock
+conditionally). Nothing is deferred that a reader could miss: keys in the pending list are
+found by every search, so this only decides who does the merge, and when.
+
+SQLite has no GIN index; with ``TRACE_INDEX_UPKEEP`` off (the test settings) the merge stays
+with PostgreSQL's own schedule (the crossing insert, or autovacuum).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+from psycopg.errors import InsufficientPrivilege
+
+logger = logging.getLogger(__name__)
+
+GIN_INDEX = "trace_signature_bands_gin"
+GATHER_SECONDS = 0.05
+IDLE_CLOSE_SECONDS = 2.0
+
+
+class PendingListUpkeep:
+    """One daemon thread per process that merges the pending list whenever asked; asks made
+    while a merge runs are folded into one more merge after it."""
+
+    def __init__(self, index: str = GIN_INDEX, alias: str = "default", idle_close: float = IDLE_CLOSE_SECONDS) -> None:
+        self.index, self.alias, self.idle_close = index, alias, idle_close
+        self._wanted = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.merged_pages = 0
+        self.refused = False
+
+    def ask(self) -> None:
+        """Asks for a merge soon (returns at once); nothing once the database refused one."""
+        if self.refused:
+            return
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="gin-upkeep", daemon=True)
+                self._thread.start()
+            self._idle.clear()
+            self._wanted.set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once every merge asked for has run; its connection closes after ``idle_close`` seconds."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            if not self._wanted.wait(self.idle_close):
+                connections[self.alias].close()  # idle: give the connection back, then sleep until asked
+                self._wanted.wait()
+            time.sleep(GATHER_SECONDS)  # asks arriving meanwhile share this merge
+            self._wanted.clear()
+            try:
+                self.merged_pages += self._merge()
+            except DatabaseError as error:  # the index stays correct without the merge; say why
+                connections[self.alias].close()
+                if isinstance(error.__cause__, InsufficientPrivilege):
+                    self.refused = True  # only the index's owner (or a superuser) may merge
+                    logger.warning("Not merging %s's pending list in the background: %s", self.index, error)
+                else:
+                    logger.exception("Merging the pending list of %s failed", self.index)
+            with self._start:
+                if not self._wanted.is_set():
+                    self._idle.set()
+
+    def _merge(self) -> int:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [self.index])
+            return int(cursor.fetchone()[0])
+
+
+upkeep = PendingListUpkeep()
+
+
+def after_index_write(alias: str = "default") -> None:
+    """Called where band keys were written: asks for a merge once the transaction commits."""
+    if connections[alias].vendor == "postgresql" and settings.TRACE_INDEX_UPKEEP:
+        transaction.on_commit(upkeep.ask, using=alias)

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+
+from traces import index_upkeep
+from traces.models import Trace
+from traces.near_duplicates import trace_similar
+from traces.services import trace_create, traces_import_batch
+from traces.tests.factories import make_payload
+
+postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index exists on PostgreSQL only")
+
+TEXT = "Ana has 14 marbles and finds 9 more in the garden. How many marbles does Ana have now?"
+
+
+def _payloads(count: int) -> list[Any]:
+    return [make_payload(n, prompt=f"{TEXT} ({n})") for n in range(count)]
+
+
+@pytest.mark.django_db
+def test_nothing_is_asked_when_the_setting_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    asks: list[int] = []
+    monkeypatch.setattr(index_upkeep.upkeep, "ask", lambda: asks.append(1))
+    with override_settings(TRACE_INDEX_UPKEEP=False):
+        traces_import_batch(payloads=_payloads(3))
+    assert asks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_committed_write_asks_once_on_postgresql_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    asks: list[int] = []
+    monkeypatch.setattr(index_upkeep.upkeep, "ask", lambda: asks.append(1))
+    with override_settings(TRACE_INDEX_UPKEEP=True):
+        traces_import_batch(payloads=_payloads(3))
+        trace_create(payload=_payloads(1)[0])
+    assert len(asks) == (2 if connection.vendor == "postgresql" else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_import_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    asks: list[int] = []
+    monkeypatch.setattr(index_upkeep.upkeep, "ask", lambda: asks.append(1))
+    with override_settings(TRACE_INDEX_UPKEEP=True), pytest.raises(RuntimeError), transaction.atomic():
+        traces_import_batch(payloads=_payloads(2))
+        raise RuntimeError("the caller's transaction fails after the import")
+    assert asks == []
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_thread_merges_the_pending_list_and_searches_still_find_everything() -> None:
+    upkeep = index_upkeep.PendingListUpkeep(idle_close=0.01)
+    with connection.cursor() as cursor:  # every key goes to the pending list, none merged by an insert
+        cursor.execute(f"ALTER INDEX {index_upkeep.GIN_INDEX} SET (gin_pending_list_limit = 65536)")
+    try:
+        stored = traces_import_batch(payloads=_payloads(200))
+        probe = Trace.objects.get(pk=stored[0].id)
+        pending = trace_similar(trace=probe, threshold=0.5)
+        upkeep.ask()
+        assert upkeep.wait_idle(timeout=30)
+        assert upkeep.merged_pages > 0
+        merged = upkeep.merged_pages
+        upkeep.ask()  # nothing left: the second merge finds no pages
+        assert upkeep.wait_idle(timeout=30)
+        assert upkeep.merged_pages == merged
+        assert len(pending) == 20 and trace_similar(trace=probe, threshold=0.5) == pending
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER INDEX {index_upkeep.GIN_INDEX} RESET (gin_pending_list_limit)")
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_refuses_the_merge_stops_the_asks(caplog: pytest.LogCaptureFixture) -> None:
+    upkeep = index_upkeep.PendingListUpkeep(idle_close=0.01)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS tunix_upkeep_probe")
+        cursor.execute("CREATE ROLE tunix_upkeep_probe")
+    upkeep._merge = _merge_as("tunix_upkeep_probe", upkeep._merge)  # type: ignore[method-assign]
+    try:
+        upkeep.ask()
+        assert upkeep.wait_idle(timeout=30)
+        assert upkeep.refused and "Not merging" in caplog.text
+        upkeep.ask()
+        assert upkeep.wait_idle(timeout=1)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP ROLE IF EXISTS tunix_upkeep_probe")
+
+
+def _merge_as(role: str, merge: Any) -> Any:
+    def run() -> int:
+        from django.db import connections
+
+        with connections["default"].cursor() as cursor:
+            cursor.execute(f"SET ROLE {role}")
+        try:
+            return int(merge())
+        finally:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("RESET ROLE")
+
+    return run
