@@ -14,6 +14,7 @@ from rest_framework.renderers import JSONRenderer
 
 from traces import listing
 from traces.serializers import (
+    TraceBatchInputSerializer,
     TraceCreatedSerializer,
     TraceInputSerializer,
     TraceListItemSerializer,
@@ -117,3 +118,26 @@ def test_created_items_render_as_the_serializer_would() -> None:
     traces = traces_import_batch(payloads=[make_payload(n) for n in range(3)])  # type: ignore[misc]
     fast, drf = render_both(trace_created_items(traces), TraceCreatedSerializer(traces, many=True).data)
     assert fast == drf
+
+
+def test_a_batch_of_valid_items_skips_drf_per_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [make_payload(n) for n in range(3)]
+    calls: list[int] = []
+    original = TraceInputSerializer.run_validation
+
+    def counted(self: TraceInputSerializer, data: Any) -> Any:
+        calls.append(1)
+        return original(self, data)
+
+    monkeypatch.setattr(TraceInputSerializer, "run_validation", counted)
+    batch = TraceBatchInputSerializer(data=copy.deepcopy(items))
+    assert batch.is_valid() and calls == []
+    assert json.loads(json.dumps(batch.validated_data)) == [json.loads(json.dumps(drf_outcome(i)[1])) for i in items]
+
+
+def test_one_doubtful_item_sends_the_whole_batch_through_drf() -> None:
+    items = [make_payload(0), {**make_payload(1), "prompt": ""}, make_payload(2)]
+    batch = TraceBatchInputSerializer(data=items)
+    assert not batch.is_valid()
+    errors: Any = batch.errors
+    assert list(errors) == [1] and "prompt" in errors[1]
