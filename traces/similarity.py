@@ -35,12 +35,19 @@ BLOCK_SHINGLES = 65_536
 _SPACES = re.compile(r"\s+")
 
 
-def shingles(text: str) -> list[bytes]:
-    """Character 5-grams of the normalised text (the whole text when shorter), as UTF-8."""
-    norm = _SPACES.sub(" ", text.casefold()).strip()
+def _normal(text: str) -> str:
+    return _SPACES.sub(" ", text.casefold()).strip()
+
+
+def _shingles_of(norm: str) -> list[bytes]:
     if len(norm) <= SHINGLE:
         return [norm.encode("utf-8")]
     return sorted({norm[i : i + SHINGLE].encode("utf-8") for i in range(len(norm) - SHINGLE + 1)})
+
+
+def shingles(text: str) -> list[bytes]:
+    """Character 5-grams of the normalised text (the whole text when shorter), as UTF-8."""
+    return _shingles_of(_normal(text))
 
 
 @cache
@@ -81,21 +88,62 @@ def _minhash_block(groups: list[list[bytes]]) -> Any:
     return np.minimum.reduceat(permuted, starts, axis=1).T
 
 
+def _minhash_ascii(norms: list[str]) -> Any:
+    """``_minhash_block`` of normalised ASCII texts longer than a shingle, with the shingling done
+    in NumPy: each 5-gram is read as a 40-bit integer, the batch's distinct ones are hashed once,
+    and a text's repeated shingles need no set (a minimum is the same with or without them)."""
+    counts = np.fromiter((len(norm) - SHINGLE + 1 for norm in norms), dtype=np.int64, count=len(norms))
+    text_starts = np.concatenate(([0], np.cumsum(counts + SHINGLE - 1)[:-1]))
+    group_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    windows = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(text_starts - group_starts, counts)
+    chars = np.frombuffer("".join(norms).encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    codes = chars[windows]
+    for offset in range(1, SHINGLE):
+        codes |= chars[windows + offset] << np.uint64(8 * offset)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    text = distinct.astype("<u8").view(np.uint8).reshape(-1, 8)[:, :SHINGLE].tobytes()
+    digests = b"".join(
+        hashlib.sha1(text[i : i + SHINGLE]).digest()[:4]  # noqa: S324
+        for i in range(0, len(text), SHINGLE)
+    )
+    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))[inverse.ravel()]
+    a, b = _permutations()
+    with np.errstate(over="ignore"):
+        permuted = a[:, None] * hv[None, :] + b[:, None]
+    return np.minimum.reduceat(permuted, group_starts, axis=1).T
+
+
+def _blocks(indexes: list[int], sizes: list[int]) -> Any:
+    """``indexes`` cut into runs of about ``BLOCK_SHINGLES`` shingles (``sizes`` gives each one's)."""
+    block: list[int] = []
+    total = 0
+    for index, size in zip(indexes, sizes, strict=True):
+        block.append(index)
+        total += size
+        if total >= BLOCK_SHINGLES:
+            yield block
+            block, total = [], 0
+    if block:
+        yield block
+
+
 def signature_matrix(texts: Sequence[str]) -> Any:
     """One row of NUM_PERM uint32 MinHash values per text, equal to datasketch's ``MinHash.bulk``.
 
     Texts are hashed in blocks of about ``BLOCK_SHINGLES`` shingles, so memory stays bounded
     (a block's permuted hashes take ``BLOCK_SHINGLES * NUM_PERM * 4`` bytes) whatever the batch.
+    ASCII texts longer than a shingle (nearly all prompts) are shingled in NumPy
+    (``_minhash_ascii``); the others one set of shingles at a time.
     """
     rows = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
-    block: list[list[bytes]] = []
-    size = first = 0
-    for index, text in enumerate(texts):
-        block.append(shingles(text))
-        size += len(block[-1])
-        if size >= BLOCK_SHINGLES or index == len(texts) - 1:
-            rows[first : index + 1] = _minhash_block(block)
-            block, size, first = [], 0, index + 1
+    norms = [_normal(text) for text in texts]
+    wide = [n for n, norm in enumerate(norms) if len(norm) > SHINGLE and norm.isascii()]
+    rest = [n for n, norm in enumerate(norms) if not (len(norm) > SHINGLE and norm.isascii())]
+    for block in _blocks(wide, [len(norms[n]) for n in wide]):
+        rows[block] = _minhash_ascii([norms[n] for n in block])
+    groups = {n: _shingles_of(norms[n]) for n in rest}
+    for block in _blocks(rest, [len(groups[n]) for n in rest]):
+        rows[block] = _minhash_block([groups[n] for n in block])
     return rows
 
 

@@ -23,8 +23,10 @@ class TunixRtConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from tunix_rt.db.lookups import register_lookups
         from tunix_rt.idempotency import idempotency_purge_expired
         from tunix_rt.maintenance import maintenance_register
 
+        register_lookups()
         post_migrate.connect(_sync_role_permissions, sender=self, dispatch_uid="tunix_rt.sync_role_permissions")
         maintenance_register(name="tunix_rt.idempotency_purge_expired", task=idempotency_purge_expired)

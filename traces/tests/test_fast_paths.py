@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from traces import listing
+from traces.models import Trace
 from traces.serializers import (
     TraceBatchInputSerializer,
     TraceCreatedSerializer,
@@ -141,3 +143,29 @@ def test_one_doubtful_item_sends_the_whole_batch_through_drf() -> None:
     assert not batch.is_valid()
     errors: Any = batch.errors
     assert list(errors) == [1] and "prompt" in errors[1]
+
+
+@pytest.mark.django_db
+def test_uuid_in_filters_the_rows_djangos_own_in_does(django_assert_num_queries: Any) -> None:
+    """``tunix_rt.db.lookups.ArrayIn``: one array parameter on PostgreSQL, the same rows everywhere."""
+    from django.db import connection
+    from django.db.models.lookups import In
+
+    from tunix_rt.db.lookups import ArrayIn
+
+    traces = TraceFactory.create_batch(4)
+    wanted = [traces[0].pk, str(traces[2].pk), None, traces[0].pk, uuid.uuid4()]
+    query = Trace.objects.filter(pk__in=wanted)
+    sql, params = query.values_list("pk").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        assert "= ANY(%s)" in sql and len(params) == 1
+        assert sorted(params[0]) == sorted({traces[0].pk, traces[2].pk, wanted[4]})
+    else:
+        assert " IN (" in sql
+    with django_assert_num_queries(1):
+        assert set(query.values_list("pk", flat=True)) == {traces[0].pk, traces[2].pk}
+    assert Trace.objects.filter(pk__in=[]).count() == 0 and Trace.objects.filter(pk__in=[None]).count() == 0
+    assert Trace.objects.filter(pk__in=Trace.objects.filter(pk=traces[1].pk).values("pk")).get() == traces[1]
+    assert Trace._meta.pk.get_lookup("in") is ArrayIn and issubclass(ArrayIn, In)
+    with pytest.raises(Exception, match="UUID"):
+        list(Trace.objects.filter(pk__in=["not a uuid"]))

@@ -87,8 +87,28 @@ def test_backfill_command_indexes_old_traces_and_rebuilds() -> None:
         call_command("index_near_duplicates", "--chunk-size", "0")
 
 
-def test_signatures_equal_datasketch_drawing_its_own_permutations() -> None:
-    texts = ["What is 2 + 3?", "A longer prompt about trains and apples.", "x"]
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["What is 2 + 3?", "A longer prompt about trains and apples.", "x"],
+        # NumPy shingling (ASCII, longer than a shingle) and set shingling mixed in one batch, in
+        # several blocks: short, empty, non-ASCII, odd whitespace, a repeated 5-gram, a huge text.
+        [
+            "What is 1234 + 5678?",
+            "",
+            "abcde",
+            "abcdef",
+            "Ünïcode prompt here",
+            "  Mixed   CASE\tand\nspace ",
+            "abab abab abab abab",
+            "😀😀😀😀😀😀 emoji",
+            "q" * 70_000,
+            "What is 1234 + 5678?",
+            "ab\x01cdefgh",
+        ],
+    ],
+)
+def test_signatures_equal_datasketch_drawing_its_own_permutations(texts: list[str]) -> None:
     drawn = MinHash.bulk([similarity.shingles(t) for t in texts], num_perm=128, seed=1, scheme="affine32")
     assert similarity.signatures(texts) == [np.asarray(m.hashvalues, dtype="<u4").tobytes() for m in drawn]
 

@@ -6,10 +6,12 @@ test database.
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
 import re
+import runpy
 import socket
 import subprocess
 import sys
@@ -150,3 +152,15 @@ def test_runserver_answers_411_to_a_chunked_body_it_cannot_read(runserver: str, 
     status, body = post_chunked(runserver, server_env["TOKEN"], [json.dumps(TRACE).encode()])
     assert status == 411
     assert body["code"] == "length_required"
+
+
+def test_gunicorn_workers_freeze_the_app_and_collect_young_objects_less_often() -> None:
+    conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        conf["post_worker_init"](None)
+        assert gc.get_threshold() == (conf["GC_YOUNG_THRESHOLD"], *before[1:])
+        assert conf["GC_YOUNG_THRESHOLD"] > before[0] and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
