@@ -119,7 +119,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         incoming = TraceInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         trace = services.trace_create(payload=incoming.validated_data, actor=request.user)
-        return Response(TraceCreatedSerializer(trace).data, status=status.HTTP_201_CREATED)
+        return Response(trace_created_items([trace])[0], status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=TraceBatchInputSerializer,

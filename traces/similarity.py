@@ -31,6 +31,7 @@ BANDS = 16
 ROWS = 4
 SIGNATURE_BYTES = NUM_PERM * 4
 BLOCK_SHINGLES = 65_536
+NUMPY_SHINGLING_MIN = 16  # from here on NumPy shingling is quicker (1 text: 257 µs vs 133 µs)
 
 _SPACES = re.compile(r"\s+")
 
@@ -132,13 +133,16 @@ def signature_matrix(texts: Sequence[str]) -> Any:
 
     Texts are hashed in blocks of about ``BLOCK_SHINGLES`` shingles, so memory stays bounded
     (a block's permuted hashes take ``BLOCK_SHINGLES * NUM_PERM * 4`` bytes) whatever the batch.
-    ASCII texts longer than a shingle (nearly all prompts) are shingled in NumPy
-    (``_minhash_ascii``); the others one set of shingles at a time.
+    When there are ``NUMPY_SHINGLING_MIN`` or more, ASCII texts longer than a shingle (nearly
+    all prompts) are shingled in NumPy (``_minhash_ascii``); the others one set at a time.
     """
     rows = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
     norms = [_normal(text) for text in texts]
     wide = [n for n, norm in enumerate(norms) if len(norm) > SHINGLE and norm.isascii()]
-    rest = [n for n, norm in enumerate(norms) if not (len(norm) > SHINGLE and norm.isascii())]
+    if len(wide) < NUMPY_SHINGLING_MIN:
+        wide = []  # a few texts go quicker one set at a time
+    chosen = set(wide)
+    rest = [n for n in range(len(norms)) if n not in chosen]
     for block in _blocks(wide, [len(norms[n]) for n in wide]):
         rows[block] = _minhash_ascii([norms[n] for n in block])
     groups = {n: _shingles_of(norms[n]) for n in rest}

@@ -51,6 +51,12 @@ def _clean_text(value: Any, low: int, high: int) -> bool:
     return True
 
 
+def fast_applies(serializer: serializers.Serializer[Any]) -> bool:
+    """Whether DRF would run nothing beyond the fields for this serializer: no validators and no
+    ``validate`` of its own, so ``trace_fast``'s answer is the whole of ``run_validation``'s."""
+    return type(serializer).validate is serializers.Serializer.validate and not serializer.validators
+
+
 def trace_fast(serializer: serializers.Serializer[Any], data: Any) -> dict[str, Any] | None:
     """``serializer.to_internal_value(data)`` for plainly valid ``data``; ``None`` when DRF must decide."""
     if type(data) is not dict:

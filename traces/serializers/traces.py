@@ -8,10 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from traces.models import TraceStatus
 from traces.scoring import criteria_names
-from traces.serializers.fast import trace_fast
+from traces.serializers.fast import fast_applies, trace_fast
 from tunix_rt.fields import JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
 from tunix_rt.pagination import CursorPaginationSerializer
 from tunix_rt.query import QuerySerializer
@@ -32,10 +33,14 @@ class TraceInputSerializer(serializers.Serializer[Any]):
     steps = StepSerializer(many=True, min_length=1, max_length=1_000, allow_empty=False)  # type: ignore[call-arg]
     meta = JSONObjectField(required=False, allow_null=True, default=None)
 
-    def to_internal_value(self, data: Any) -> Any:
-        """The fast path (``traces.serializers.fast``) for plainly valid input, DRF for the rest."""
-        fast = trace_fast(self, data)
-        return fast if fast is not None else super().to_internal_value(data)
+    def run_validation(self, data: Any = empty) -> Any:
+        """The fast path (``traces.serializers.fast``) for plainly valid input, DRF for the rest.
+
+        Taken before DRF's ``run_validation``, which adds nothing here (no validators, no
+        ``validate``, no read-only defaults) but deep-copies every field to look for defaults.
+        """
+        fast = trace_fast(self, data) if data is not empty and fast_applies(self) else None
+        return fast if fast is not None else super().run_validation(data)
 
     def validate_steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen: set[int] = set()
@@ -88,7 +93,7 @@ class TraceBatchInputSerializer(serializers.ListSerializer[Any]):
         low, high = bounds.min_length or 1, bounds.max_length or settings.TRACE_BATCH_MAX
         if type(data) is not list or not low <= len(data) <= high:
             return None
-        if type(child).validate is not serializers.Serializer.validate or child.validators:
+        if not fast_applies(child):
             return None
         items = []
         for item in data:

@@ -32,8 +32,8 @@ from tunix_rt.renderers import FastJSONRenderer
 class DRFOnly(TraceInputSerializer):
     """The serializer without its fast path: what DRF alone makes of the input."""
 
-    def to_internal_value(self, data: Any) -> Any:
-        return serializers.Serializer.to_internal_value(self, data)
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        return serializers.Serializer.run_validation(self, data)
 
 
 def drf_outcome(data: Any) -> tuple[bool, Any]:

@@ -91,8 +91,9 @@ def test_backfill_command_indexes_old_traces_and_rebuilds() -> None:
     "texts",
     [
         ["What is 2 + 3?", "A longer prompt about trains and apples.", "x"],
-        # NumPy shingling (ASCII, longer than a shingle) and set shingling mixed in one batch, in
-        # several blocks: short, empty, non-ASCII, odd whitespace, a repeated 5-gram, a huge text.
+        # NumPy shingling (ASCII, longer than a shingle, enough of them) and set shingling mixed in
+        # one batch, in several blocks: short, empty, non-ASCII, odd whitespace, a repeated 5-gram,
+        # a huge text.
         [
             "What is 1234 + 5678?",
             "",
@@ -105,7 +106,9 @@ def test_backfill_command_indexes_old_traces_and_rebuilds() -> None:
             "q" * 70_000,
             "What is 1234 + 5678?",
             "ab\x01cdefgh",
+            *(f"What is {n} + {n * 7}?" for n in range(similarity.NUMPY_SHINGLING_MIN)),
         ],
+        ["What is 2 + 3?"] * similarity.NUMPY_SHINGLING_MIN,
     ],
 )
 def test_signatures_equal_datasketch_drawing_its_own_permutations(texts: list[str]) -> None:
