@@ -122,7 +122,10 @@ def _sharing_a_band(keys: list[int]) -> QuerySet[TraceSignature]:
     """Signatures with at least one of ``keys`` in its band: an overlap on PostgreSQL's GIN index,
     one equality per band (each with its B-tree) elsewhere."""
     if connection.vendor == "postgresql":
-        return TraceSignature.objects.alias(bands=_BandArray(*BAND_COLUMNS)).filter(bands__overlap=keys)
+        # The keys as ONE typed bigint[] value: a plain list would become ``ARRAY[%s, …]`` of
+        # Django ``Value``s typed ``int4``, which server-side binding sends truncated.
+        typed = Value(keys, output_field=ArrayField(models.BigIntegerField()))
+        return TraceSignature.objects.alias(bands=_BandArray(*BAND_COLUMNS)).filter(bands__overlap=typed)
     return TraceSignature.objects.filter(
         reduce(or_, (Q(**{name: key}) for name, key in zip(BAND_COLUMNS, keys, strict=True)))
     )

@@ -134,3 +134,17 @@ def test_each_log_event_is_one_line(debug: str) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert (lines.count("request-event"), lines.count("app-event"), lines.count("info-event")) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(("given", "options"), [(None, "True 5"), ("1", "True 5"), ("0", "None None")])
+def test_postgresql_binds_on_the_server_and_prepares_unless_told_not_to(given: str | None, options: str) -> None:
+    code = (
+        "from django.conf import settings; o = settings.DATABASES['default'].get('OPTIONS', {});"
+        " print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    )
+    env_vars = {"SECRET_KEY": "k", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
+    if given is not None:
+        env_vars["DATABASE_PREPARED_STATEMENTS"] = given
+    result = _start(env_vars, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == options.split()
