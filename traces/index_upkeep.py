@@ -11,6 +11,13 @@ an insert that finds a merge under way skips its own (PostgreSQL takes the list'
 conditionally). Nothing is deferred that a reader could miss: keys in the pending list are
 found by every search, so this only decides who does the merge, and when.
 
+After the merge the same thread marks the traces just written as visible to everyone: a
+``VACUUM`` of the trace table without index cleanup (``INDEX_CLEANUP OFF``), which only visits
+pages not yet all-visible and took ~2 ms after a batch of 1,000. Until then an index-only scan
+has to read the heap for each new row, and autovacuum's insert threshold (20 % of the table) can
+leave tens of thousands of them so: a list page at offset 10,000 after 12,000 new traces took
+10.1 ms, 5.7 ms once vacuumed. Dead rows and the indexes stay autovacuum's work.
+
 SQLite has no GIN index; with ``TRACE_INDEX_UPKEEP`` off (the test settings) the merge stays
 with PostgreSQL's own schedule (the crossing insert, or autovacuum).
 """
@@ -24,6 +31,8 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from psycopg.errors import InsufficientPrivilege
+
+from traces.models import Trace
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +91,16 @@ class PendingListUpkeep:
                     self._idle.set()
 
     def _merge(self) -> int:
-        with connections[self.alias].cursor() as cursor:
+        """Merges the pending list (its page count), then marks the new trace rows all-visible."""
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [self.index])
-            return int(cursor.fetchone()[0])
+            pages = int(cursor.fetchone()[0])
+            # Outside any transaction (the thread's connection is in autocommit), as VACUUM needs;
+            # a user who does not own the table gets a warning from PostgreSQL and no vacuum.
+            table = connection.ops.quote_name(Trace._meta.db_table)
+            cursor.execute(f"VACUUM (SKIP_LOCKED, INDEX_CLEANUP OFF, PROCESS_TOAST OFF) {table}")
+        return pages
 
 
 upkeep = PendingListUpkeep()

@@ -68,6 +68,30 @@ def test_the_thread_merges_the_pending_list_and_searches_still_find_everything()
 
 @postgresql
 @pytest.mark.django_db(transaction=True)
+def test_the_thread_marks_new_traces_visible_so_deep_pages_skip_the_heap() -> None:
+    upkeep = index_upkeep.PendingListUpkeep(idle_close=0.01)
+    traces_import_batch(payloads=_payloads(300))
+    deep = "SELECT id FROM traces_trace ORDER BY created_at DESC, id DESC OFFSET 250 LIMIT 10"
+
+    def heap_fetches() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {deep}")
+            plan = cursor.fetchone()[0]
+            cursor.execute("RESET enable_seqscan")
+        node = plan[0]["Plan"]
+        while "Heap Fetches" not in node:
+            node = node["Plans"][0]
+        return int(node["Heap Fetches"])
+
+    assert heap_fetches() > 0  # new rows: the index-only scan reads the heap for each
+    upkeep.ask()
+    assert upkeep.wait_idle(timeout=30)
+    assert heap_fetches() == 0
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
 def test_a_database_that_refuses_the_merge_stops_the_asks(caplog: pytest.LogCaptureFixture) -> None:
     upkeep = index_upkeep.PendingListUpkeep(idle_close=0.01)
     with connection.cursor() as cursor:
