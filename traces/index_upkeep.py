@@ -5,7 +5,8 @@ cheap; when that list outgrows ``gin_pending_list_limit`` (4 MB) the insert that
 limit merges the whole list into the index tree, and its request pays for every key other
 requests added: on the bench, one batch import in ten took 0.7 s instead of 0.13 s. The merge
 is PostgreSQL's own ``gin_clean_pending_list()``; here a daemon thread of each server process
-calls it, on its own connection, after every commit that added keys. The request that wrote
+calls it, on its own connection, once every ``EVERY_ROWS`` traces written (after each batch
+import, after a thousand single creates). The request that wrote
 them has already answered; the merge runs in another PostgreSQL backend (another core), and
 an insert that finds a merge under way skips its own (PostgreSQL takes the list's lock
 conditionally). Nothing is deferred that a reader could miss: keys in the pending list are
@@ -24,6 +25,7 @@ with PostgreSQL's own schedule (the crossing insert, or autovacuum).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -39,6 +41,10 @@ logger = logging.getLogger(__name__)
 GIN_INDEX = "trace_signature_bands_gin"
 GATHER_SECONDS = 0.05
 IDLE_CLOSE_SECONDS = 2.0
+# Rows written between two upkeeps: a batch import asks after itself, single creates after a
+# thousand of them (16,000 pending keys, as one batch leaves). An upkeep after every few single
+# creates (a merge, a VACUUM and their commits) competed with the creates for the two cores.
+EVERY_ROWS = 1_000
 
 
 class PendingListUpkeep:
@@ -54,6 +60,7 @@ class PendingListUpkeep:
         self._thread: threading.Thread | None = None
         self.merged_pages = 0
         self.refused = False
+        self._written = 0
 
     def ask(self) -> None:
         """Asks for a merge soon (returns at once); nothing once the database refused one."""
@@ -65,6 +72,16 @@ class PendingListUpkeep:
                 self._thread.start()
             self._idle.clear()
             self._wanted.set()
+
+    def wrote(self, rows: int) -> None:
+        """Counts rows written (committed); asks for an upkeep once ``EVERY_ROWS`` have been."""
+        with self._start:
+            self._written += rows
+            due = self._written >= EVERY_ROWS
+            if due:
+                self._written = 0
+        if due:
+            self.ask()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once every merge asked for has run; its connection closes after ``idle_close`` seconds."""
@@ -106,7 +123,8 @@ class PendingListUpkeep:
 upkeep = PendingListUpkeep()
 
 
-def after_index_write(alias: str = "default") -> None:
-    """Called where band keys were written: asks for a merge once the transaction commits."""
+def after_index_write(rows: int, alias: str = "default") -> None:
+    """Called where ``rows`` traces' band keys were written: counts them once the transaction
+    commits (``PendingListUpkeep.wrote``)."""
     if connections[alias].vendor == "postgresql" and settings.TRACE_INDEX_UPKEEP:
-        transaction.on_commit(upkeep.ask, using=alias)
+        transaction.on_commit(functools.partial(upkeep.wrote, rows), using=alias)

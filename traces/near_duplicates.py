@@ -46,7 +46,7 @@ def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
     """
     if prompts:
         insert_rows(*trace_index_rows(prompts=prompts))
-        after_index_write()
+        after_index_write(len(prompts))
 
 
 def traces_index_backfill(

@@ -92,7 +92,7 @@ def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
         trace_index_rows(prompts={trace.pk: trace.prompt}),
         audit_rows(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[trace.pk]),
     ])  # fmt: skip
-    after_index_write()
+    after_index_write(1)
     return trace
 
 

@@ -23,24 +23,40 @@ def _payloads(count: int) -> list[Any]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("on", [False, True])
-def test_each_write_asks_for_a_merge_on_commit_only_with_the_setting_on_postgresql(
+def test_each_write_counts_its_rows_on_commit_only_with_the_setting_on_postgresql(
     on: bool, django_capture_on_commit_callbacks: Any
 ) -> None:
     with override_settings(TRACE_INDEX_UPKEEP=on), django_capture_on_commit_callbacks() as callbacks:
         traces_import_batch(payloads=_payloads(3))
         trace_create(payload=_payloads(1)[0])
-    asks = [callback for callback in callbacks if callback == index_upkeep.upkeep.ask]
-    assert len(asks) == (2 if on and connection.vendor == "postgresql" else 0)
+    counted = [c.args for c in callbacks if getattr(c, "func", None) == index_upkeep.upkeep.wrote]
+    assert counted == ([(3,), (1,)] if on and connection.vendor == "postgresql" else [])
+
+
+def test_an_upkeep_is_asked_for_once_every_thousand_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    upkeep = index_upkeep.PendingListUpkeep()
+    asks: list[int] = []
+    monkeypatch.setattr(upkeep, "ask", lambda: asks.append(1))
+    upkeep.wrote(index_upkeep.EVERY_ROWS - 1)
+    assert asks == []
+    upkeep.wrote(1)  # a single create completes the thousand
+    assert asks == [1]
+    upkeep.wrote(index_upkeep.EVERY_ROWS)  # a batch asks after itself
+    upkeep.wrote(1)
+    assert asks == [1, 1]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_import_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    asks: list[int] = []
-    monkeypatch.setattr(index_upkeep.upkeep, "ask", lambda: asks.append(1))
+def test_a_rolled_back_import_counts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    counted: list[int] = []
+    monkeypatch.setattr(index_upkeep.upkeep, "wrote", counted.append)
     with override_settings(TRACE_INDEX_UPKEEP=True), pytest.raises(RuntimeError), transaction.atomic():
         traces_import_batch(payloads=_payloads(2))
         raise RuntimeError("the caller's transaction fails after the import")
-    assert asks == []
+    assert counted == []
+    with override_settings(TRACE_INDEX_UPKEEP=True):
+        traces_import_batch(payloads=_payloads(2))
+    assert counted == ([2] if connection.vendor == "postgresql" else [])
 
 
 @postgresql
