@@ -6,11 +6,11 @@ limit merges the whole list into the index tree, and its request pays for every 
 requests added: on the bench, one batch import in ten took 0.7 s instead of 0.13 s. The merge
 is PostgreSQL's own ``gin_clean_pending_list()``; here a daemon thread of each server process
 calls it, on its own connection, once every ``EVERY_ROWS`` traces written (after each batch
-import, after a thousand single creates). The request that wrote
-them has already answered; the merge runs in another PostgreSQL backend (another core), and
-an insert that finds a merge under way skips its own (PostgreSQL takes the list's lock
-conditionally). Nothing is deferred that a reader could miss: keys in the pending list are
-found by every search, so this only decides who does the merge, and when.
+import, after a thousand single creates). The request that wrote them has already answered;
+the merge runs in another PostgreSQL backend (another core), and an insert that finds a merge
+under way skips its own (PostgreSQL takes the list's lock conditionally). Nothing is deferred
+that a reader could miss: keys in the pending list are found by every search, so this only
+decides who does the merge, and when.
 
 After the merge the same thread marks the traces just written as visible to everyone: a
 ``VACUUM`` of the trace table without index cleanup (``INDEX_CLEANUP OFF``), which only visits

@@ -76,7 +76,8 @@ def _target(model: type[models.Model], columns: Sequence[str]) -> tuple[list[Any
 
 
 # Django's own fields whose ``get_db_prep_save`` takes a value of this exact type as it is
-# (``int(value)`` or an integer wrapper psycopg writes the same in an INSERT, ``str(value)``):
+# (``str(value)``; ``int(value)``, or on PostgreSQL an integer wrapper, where a plain ``int``
+# is cast to the column's type by the INSERT all the same):
 # checking the type costs a fraction of the call. Subclasses may prepare differently: not listed.
 _PLAIN_TYPES: dict[type, type] = {
     models.BigIntegerField: int, models.IntegerField: int, models.SmallIntegerField: int,
