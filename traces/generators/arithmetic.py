@@ -73,7 +73,15 @@ def evaluate(problem: Problem) -> int:
 
 def parse_prompt(prompt: str) -> Problem | None:
     """Read one of this generator's prompts back into a problem, else ``None``."""
-    match = _PROMPT_RE.fullmatch(prompt)
+    return _problem(_PROMPT_RE.fullmatch(prompt))
+
+
+def find_problem(text: str) -> Problem | None:
+    """The first of this generator's questions inside ``text`` (e.g. a chat-templated prompt)."""
+    return _problem(_PROMPT_RE.search(text))
+
+
+def _problem(match: re.Match[str] | None) -> Problem | None:
     if match is None:
         return None
     a, op1, b, op2, c = match.groups()

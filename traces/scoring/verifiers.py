@@ -1,4 +1,5 @@
-"""Verifiers: ``answer_match``, ``format_match`` and ``tunix_reward`` (the GRPO recipe's rewards)."""
+"""Verifiers: ``answer_match``, ``format_match``, ``tunix_reward`` (the GRPO recipe's rewards) and
+``step_match`` (arithmetic steps checked one by one, GRPO's ``check_steps``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from traces.verifiers.answers import format_ok, normalise
 from traces.verifiers.completion import reasoning_completion, surviving_control_tokens
 from traces.verifiers.expected import Expected, NoExpectedAnswer, expected_answer
 from traces.verifiers.rewards import tunix_reward_components
+from traces.verifiers.steps import compare_steps, reasoning_lines, reference_steps
 
 
 def _expected(trace: ScoredTrace) -> Expected:
@@ -49,4 +51,26 @@ def score_tunix_reward(trace: ScoredTrace) -> ScoreResult:
     return ScoreResult(
         score=round(sum(components.values()), 2),
         details={**components, "expected_answer": expected.answer, "method": expected.method},
+    )
+
+
+@register("step_match")
+def score_step_match(trace: ScoredTrace) -> ScoreResult:
+    """The share of an arithmetic problem's reference steps the trace writes, each at its own line.
+
+    The verdict behind GRPO's ``check_steps`` reward (3 x this share). Details name the first
+    line that differs, so a reviewer sees where a model's reasoning went wrong.
+    """
+    reference = reference_steps(trace.prompt)
+    if reference is None:
+        raise CannotVerify("not an arithmetic problem a generator level produces: there are no reference steps")
+    check = compare_steps(reference, reasoning_lines(reasoning_completion(trace)))
+    return ScoreResult(
+        score=round(check.share, 4),
+        details={
+            "matched_steps": check.matched,
+            "reference_steps": check.total,
+            "trace_steps": check.lines,
+            "first_wrong_step": check.first_wrong,
+        },
     )

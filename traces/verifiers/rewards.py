@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from traces.verifiers.steps import compare_steps, reasoning_lines, reference_steps
+
 REASONING_START = "<reasoning>"
 REASONING_END = "</reasoning>"
 SOLUTION_START = "<answer>"
@@ -98,6 +100,26 @@ REWARD_FUNCTIONS: tuple[RewardFunction, ...] = (
     check_answer,
     check_numbers,
 )
+
+
+def check_steps(prompts: Sequence[str], completions: Sequence[str], **kwargs: Any) -> list[float]:
+    """3 x the share of the arithmetic question's reference steps the reasoning writes, line for line.
+
+    A process reward: partial credit for each right step, so a group whose answers are all wrong
+    still ranks its samples. Lines beyond the reference count against the share; a prompt with
+    no reference steps scores 0 for every completion (no advantage either way).
+    """
+    scores = []
+    for prompt, text in zip(prompts, completions, strict=True):
+        reference = reference_steps(str(prompt))
+        scores.append(0.0 if reference is None else 3.0 * compare_steps(reference, reasoning_lines(text)).share)
+    return scores
+
+
+# Rewards beyond the recipe, offered to GRPO and shown to curators by their own verifier
+# (``step_match``), not added into ``tunix_reward``.
+PROCESS_REWARD_FUNCTIONS: tuple[RewardFunction, ...] = (check_steps,)
+GRPO_REWARD_FUNCTIONS: tuple[RewardFunction, ...] = REWARD_FUNCTIONS + PROCESS_REWARD_FUNCTIONS
 
 
 def tunix_reward_components(*, prompt: str, completion: str, expected: str) -> dict[str, float]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def reward_functions(names: Sequence[str]) -> list[reward_fns.RewardFunction]:
     """The verifiers' reward functions by name, in the config's order."""
-    by_name = {fn.__name__: fn for fn in reward_fns.REWARD_FUNCTIONS}
+    by_name = {fn.__name__: fn for fn in reward_fns.GRPO_REWARD_FUNCTIONS}
     return [by_name[name] for name in names]
 
 
@@ -35,6 +35,16 @@ def _label(record: Mapping[str, Any], index: int) -> str:
 def _reply(completion: str) -> str:
     """The model's reply as the rollout returns it: without the closing ``<end_of_turn>``."""
     return completion[: -len(END_OF_TURN)] if completion.endswith(END_OF_TURN) else completion
+
+
+# The rewards that judge a completion against the record's answer or the problem's own steps,
+# with the score a right completion gets: the trace's own completion must get it.
+_FULL_MARKS: dict[reward_fns.RewardFunction, float] = {
+    reward_fns.check_answer: 3.0,
+    reward_fns.check_numbers: 1.5,
+    reward_fns.check_steps: 3.0,
+}
+_ANSWER_CHECKS = (reward_fns.check_answer, reward_fns.check_numbers)
 
 
 def check_grpo_config(config: GRPORunConfig) -> None:
@@ -49,15 +59,16 @@ def check_grpo_config(config: GRPORunConfig) -> None:
 
 
 def check_grpo_records(*, records: Sequence[Mapping[str, Any]], config: GRPORunConfig) -> None:
-    """Every record has a prompt, a reference completion and an expected answer, and the rewards
-    give the reference completion full marks on ``check_answer`` (when that reward is used).
+    """Every record has a prompt, a reference completion and an expected answer, and every reward
+    that checks answers or steps (``check_answer``, ``check_numbers``, ``check_steps``) gives the
+    reference completion full marks.
 
     A reward that cannot verify the dataset's own traces would train on noise: refused, naming the record.
     """
     if not records:
         raise DataError("no training records: the dataset exports none")
     fns = reward_functions(config.grpo.rewards)
-    verify = [fn for fn in fns if fn is reward_fns.check_answer or fn is reward_fns.check_numbers]
+    verify = [fn for fn in fns if fn in _FULL_MARKS]
     for i, record in enumerate(records):
         for key in ("prompt", "completion", "answer"):
             if not isinstance(record.get(key), str) or not record[key]:
@@ -67,13 +78,13 @@ def check_grpo_records(*, records: Sequence[Mapping[str, Any]], config: GRPORunC
         reply = _reply(record["completion"])
         for fn in verify:
             score = fn([record["prompt"]], [reply], answer=[record["answer"]])[0]
-            best = 3.0 if fn is reward_fns.check_answer else 1.5
+            best = _FULL_MARKS[fn]
             if score < best:
                 raise DataError(
                     f"reward {fn.__name__} cannot verify record {_label(record, i)}: it gives {score} to the "
                     f"trace's own completion for the expected answer {record['answer']!r} (full marks: {best})"
                 )
-    if not verify:
+    if not any(fn in verify for fn in _ANSWER_CHECKS):
         raise DataError("grpo.rewards must include check_answer or check_numbers: no other reward checks the answer")
 
 

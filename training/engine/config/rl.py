@@ -21,8 +21,10 @@ from training.engine.config.fields import (
 )
 from training.engine.config.schema import LIMITS, ConfigError, EvalConfig, LearningRateConfig
 
-# The verifiers' reward functions by name (traces.verifiers.rewards.REWARD_FUNCTIONS).
-REWARD_NAMES = ("match_format_exactly", "match_format_approximately", "check_answer", "check_numbers")
+# The verifiers' reward functions by name (traces.verifiers.rewards.GRPO_REWARD_FUNCTIONS): the
+# recipe's four (the default, what ``tunix_reward`` sums) and the step-by-step process reward.
+RECIPE_REWARD_NAMES = ("match_format_exactly", "match_format_approximately", "check_answer", "check_numbers")
+REWARD_NAMES = (*RECIPE_REWARD_NAMES, "check_steps")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class GRPOSection:
     max_prompt_len: int = 64
     max_new_tokens: int = 192
     micro_batch_size: int | None = None
-    rewards: tuple[str, ...] = REWARD_NAMES
+    rewards: tuple[str, ...] = RECIPE_REWARD_NAMES
 
 
 @dataclass(frozen=True)

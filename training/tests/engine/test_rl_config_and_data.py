@@ -74,6 +74,24 @@ def test_grpo_records_need_answers_the_rewards_can_verify() -> None:
         check_grpo_records(records=[], config=config)
 
 
+def test_grpo_records_must_get_full_marks_from_check_steps_when_it_is_chosen() -> None:
+    config: Any = parse_run_config(
+        {"kind": "grpo", "grpo": {"rewards": ["match_format_exactly", "check_answer", "check_steps"]}}
+    )
+    assert config.grpo.rewards[-1] == "check_steps"
+    steps = (
+        "<reasoning>1. Ones: 2 + 3 = 5, no carry.\n2. Tens: 1 + 2 = 3.\n"
+        "3. Combine: 3 tens and 5 ones, so 12 + 23 = 35.</reasoning>\n<answer>35</answer><end_of_turn>"
+    )
+    record = {"id": "a", "prompt": "What is 12 + 23?", "completion": steps, "answer": "35"}
+    check_grpo_records(records=[record], config=config)
+    with pytest.raises(DataError, match=r"reward check_steps cannot verify record 0 \(id a\): it gives 0.0 to"):
+        check_grpo_records(records=[{**record, "prompt": "Add twelve and twenty-three."}], config=config)
+    assert parse_run_config({"kind": "grpo"}).grpo.rewards == (  # type: ignore[attr-defined]
+        "match_format_exactly", "match_format_approximately", "check_answer", "check_numbers",
+    )  # fmt: skip
+
+
 def test_grpo_batches_are_numpy_columns_in_a_seeded_order() -> None:
     config: Any = parse_run_config({"kind": "grpo", "training": {"batch_size": 4, "max_steps": 5, "seed": 3}})
     records = [{"prompt": f"p{i}", "answer": str(i)} for i in range(6)]
