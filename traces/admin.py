@@ -33,7 +33,7 @@ from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDu
 from traces.admin_forms import TagForm, TraceAdminForm
 from traces.models import Trace, TraceStatus
 
-VERIFIERS = ("answer_match", "format_match", "tunix_reward")
+VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
 
 def _verdict(value: float | None) -> str:
@@ -243,7 +243,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         result = bulk.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
         self.message_user(request, f"Scored {result.scored} trace(s) with baseline.", messages.SUCCESS)
 
-    @admin.action(description="Verify selected traces (answer, format, Tunix reward)", permissions=["change"])
+    @admin.action(description="Verify selected traces (answer, format, Tunix reward, steps)", permissions=["change"])
     def verify(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         for criteria in VERIFIERS:
             result = bulk.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)

@@ -26,7 +26,7 @@ from tunix_rt.errors import DomainError
 
 QUEUE_PARAMS = ("trace", "pos", "move", "p")
 HISTORY_MAX = 500
-REVIEW_VERIFIERS = ("answer_match", "format_match", "tunix_reward")
+REVIEW_VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
 
 def _changelist_url() -> str:
@@ -127,6 +127,9 @@ def _verdict_text(criteria: str, details: dict[str, Any]) -> str:
         return f"expected {details['expected_answer']} ({details['method']})"
     if criteria == "format_match":
         return "control tokens: " + ", ".join(details["control_tokens"]) if details["control_tokens"] else ""
+    if criteria == "step_match":
+        where = f", first wrong at step {details['first_wrong_step']}" if details["first_wrong_step"] else ""
+        return f"{details['matched_steps']} of {details['reference_steps']} reference steps{where}"
     parts = (f"{k} {v:g}" for k, v in details.items() if isinstance(v, float))
     return ", ".join(parts)
 

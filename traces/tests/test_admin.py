@@ -173,6 +173,7 @@ def test_verify_action_and_verdict_filters(admin_client: Client) -> None:
     assert response.status_code == 302
     assert Score.objects.filter(criteria="answer_match").count() == 2
     assert Score.objects.filter(criteria="format_match").count() == 3
+    assert Score.objects.filter(criteria="step_match").count() == 2
     wrong_page = admin_client.get(CHANGELIST, {"answer": "wrong"}).content.decode()
     assert "What is 2 + 3?" in wrong_page and "What is 2 + 2?" not in wrong_page
     assert "A poem" in admin_client.get(CHANGELIST, {"answer": "unscored"}).content.decode()
@@ -234,6 +235,7 @@ def test_review_page_query_count_does_not_grow(
         page = admin_client.get(REVIEW, {"trace": str(trace.pk)})
     assert page.status_code == 200 and f"1 of {extra + 1}" in page.content.decode()
     assert "expected 2 (arithmetic)" in page.content.decode()
+    assert "0 of 1 reference steps, first wrong at step 1" in page.content.decode()
 
 
 def test_compare_page_shows_diff_and_approves_either_side(admin_client: Client) -> None:

@@ -125,14 +125,40 @@ def grpo_batches(*, records: Sequence[Mapping[str, Any]], config: GRPORunConfig)
         yield {"prompts": prompts[idx], "answer": answers[idx]}
 
 
+def _whole_pair(record: Mapping[str, Any]) -> tuple[str, dict[str, tuple[str, bool]]]:
+    return record["prompt"], {"chosen": (record["chosen"], True), "rejected": (record["rejected"], True)}
+
+
+def step_pair(record: Mapping[str, Any]) -> tuple[str, dict[str, tuple[str, bool]]]:
+    """A pair cut at its first differing line: the shared lines join the prompt, and each side
+    is that one line (with its newline, and an end token only when it is the side's last line).
+
+    A pair where one side's lines all begin the other is kept whole.
+    """
+    chosen, rejected = record["chosen"].split("\n"), record["rejected"].split("\n")
+    n = next((k for k, (a, b) in enumerate(zip(chosen, rejected, strict=False)) if a != b), None)
+    if n is None:
+        return _whole_pair(record)
+    prefix = "".join(line + "\n" for line in chosen[:n])
+
+    def side(lines: list[str]) -> tuple[str, bool]:
+        last = n + 1 == len(lines)
+        return lines[n] + ("" if last else "\n"), last
+
+    return record["prompt"] + prefix, {"chosen": side(chosen), "rejected": side(rejected)}
+
+
 def encode_preferences(
     *, records: Sequence[Mapping[str, Any]], processor: spm.SentencePieceProcessor, config: DPORunConfig
 ) -> dict[str, np.ndarray]:
     """Tokenised pairs for Tunix's DPO ``TrainingInput``: prompts left-padded with bos, both
-    responses right-padded with eos; a record over a budget is refused by name (never cut)."""
+    responses right-padded (with eos where a response ends the completion); a record over a
+    budget is refused by name (never cut). ``dpo.granularity: step`` cuts each pair first
+    (``step_pair``)."""
     d = config.dpo
     if not records:
         raise DataError("no preference pairs to train on")
+    cut = step_pair if d.granularity == "step" else _whole_pair
     pad, bos, eos = processor.pad_id(), processor.bos_id(), processor.eos_id()
     n = len(records)
     prompt_ids = np.full((n, d.max_prompt_len), pad, dtype=np.int32)
@@ -144,7 +170,8 @@ def encode_preferences(
                 raise DataError(f"preference {_label(record, i)} has no non-empty {key!r}")
         if record["chosen"] == record["rejected"]:
             raise DataError(f"preference {_label(record, i)} has the same chosen and rejected completion")
-        p = [bos, *processor.EncodeAsIds(record["prompt"])]
+        prompt, sides = cut(record)
+        p = [bos, *processor.EncodeAsIds(prompt)]
         if len(p) > d.max_prompt_len:
             raise DataError(
                 f"preference {_label(record, i)} has a prompt of {len(p)} tokens, more than dpo.max_prompt_len="
@@ -152,7 +179,8 @@ def encode_preferences(
             )
         prompt_ids[i, d.max_prompt_len - len(p) :] = p
         for key, out in (("chosen", chosen), ("rejected", rejected)):
-            ids = [*processor.EncodeAsIds(record[key]), eos]
+            text, ends = sides[key]
+            ids = [*processor.EncodeAsIds(text), *([eos] if ends else [])]
             if len(ids) > d.max_response_len:
                 raise DataError(
                     f"preference {_label(record, i)} has a {key} completion of {len(ids)} tokens, more than "

@@ -62,6 +62,12 @@ class DPOSection:
     label_smoothing: float = 0.0
     max_prompt_len: int = 64
     max_response_len: int = 192
+    # "response": each side's whole completion. "step": the pair's shared lines join the prompt
+    # and each side is its first differing line (step-level DPO on where a reasoning went wrong).
+    granularity: str = "response"
+
+
+DPO_GRANULARITIES = ("response", "step")
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,7 @@ def parse_dpo_config(data: Mapping[str, Any]) -> DPORunConfig:
         label_smoothing=float_value(d, "dpo", "label_smoothing", dd.label_smoothing, lo=0.0, hi=0.5, hi_open=True),
         max_prompt_len=int_value(d, "dpo", "max_prompt_len", dd.max_prompt_len, lo=1, hi=LIMITS["seq_len"]),
         max_response_len=int_value(d, "dpo", "max_response_len", dd.max_response_len, lo=1, hi=LIMITS["seq_len"]),
+        granularity=choice(d, "dpo", "granularity", dd.granularity, DPO_GRANULARITIES),
     )
     return DPORunConfig(
         training=_parse_training(section(root.get("training", {}), "training"), default.training),

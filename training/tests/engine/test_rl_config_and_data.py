@@ -15,6 +15,7 @@ from training.engine.rl_data import (
     encode_preferences,
     grpo_batches,
     preference_batches,
+    step_pair,
 )
 
 GOOD = "<reasoning>2 plus 2 is 4</reasoning>\n<answer>4</answer><end_of_turn>"
@@ -140,3 +141,27 @@ def test_preferences_are_left_padded_prompts_and_right_padded_answers_within_bud
             encode_preferences(records=[{"id": "p", **bad}], processor=CharTokenizer(), config=config)
     with pytest.raises(DataError, match="no preference pairs"):
         encode_preferences(records=[], processor=CharTokenizer(), config=config)
+
+
+def test_step_pairs_move_the_shared_lines_into_the_prompt() -> None:
+    record = {"prompt": "Q\n", "chosen": "1. a\n2. b\n3. c", "rejected": "1. a\n2. x\n3. y"}
+    assert step_pair(record) == ("Q\n1. a\n", {"chosen": ("2. b\n", False), "rejected": ("2. x\n", False)})
+    last = {"prompt": "Q\n", "chosen": "1. a\n<answer>5</answer>", "rejected": "1. a\n<answer>6</answer>"}
+    assert step_pair(last)[1] == {"chosen": ("<answer>5</answer>", True), "rejected": ("<answer>6</answer>", True)}
+    uneven = {"prompt": "Q\n", "chosen": "1. a\n2. b", "rejected": "1. a\n2. b\n3. c"}
+    assert step_pair(uneven) == ("Q\n", {"chosen": ("1. a\n2. b", True), "rejected": ("1. a\n2. b\n3. c", True)})
+
+
+def test_step_granularity_encodes_the_first_differing_line_without_an_end_token() -> None:
+    config: Any = parse_run_config(
+        {"kind": "dpo", "dpo": {"granularity": "step", "max_prompt_len": 8, "max_response_len": 4}}
+    )
+    record = {"prompt": "Q", "chosen": "ab\ncd\nef", "rejected": "ab\nce\nxy"}
+    arrays = encode_preferences(records=[record], processor=CharTokenizer(), config=config)
+    assert arrays["prompt_mask"].tolist() == [[0, 0, 0, 1, 1, 1, 1, 1]]  # bos, "Q", "ab\n"
+    assert arrays["chosen_mask"].tolist() == [[1, 1, 1, 0]]  # "cd\n", no end token
+    whole: Any = parse_run_config({"kind": "dpo", "dpo": {"max_prompt_len": 8, "max_response_len": 4}})
+    with pytest.raises(DataError, match="chosen completion of 9 tokens"):
+        encode_preferences(records=[record], processor=CharTokenizer(), config=whole)
+    with pytest.raises(ConfigError, match="dpo.granularity must be one of response, step, got 'token'"):
+        parse_run_config({"kind": "dpo", "dpo": {"granularity": "token"}})
