@@ -113,3 +113,31 @@ def test_dpo_trains_on_preferences_and_records_margin_and_accuracy(sft_run: Trai
     assert child.final_reward == values[-1]["margin"]
     after = evaluate(child.run_id, "final")
     assert after.status == RunStatus.SUCCEEDED and after.results.count() == 8
+
+
+def test_the_step_reward_and_step_level_pairs_train(sft_run: TrainingRun, tmp_path: Path) -> None:
+    grpo = GRPO.replace("max_steps: 3", "max_steps: 2").replace(
+        "max_new_tokens: 96}", "max_new_tokens: 96, rewards: [check_answer, check_steps]}", 1
+    )
+    run("train_grpo", "--from-run", str(sft_run.run_id), "--dataset", "arith-1.0",
+        "--config", config(tmp_path, "grpo_steps", grpo))  # fmt: skip
+    child = TrainingRun.objects.get(kind=RunKind.GRPO)
+    values = list(TrainingMetric.objects.filter(run=child).order_by("step").values_list("values", flat=True))
+    assert len(values) == 2 and all(0.0 <= v["reward_check_steps"] <= 3.0 for v in values)
+    assert all(v["reward"] == pytest.approx(v["reward_check_answer"] + v["reward_check_steps"]) for v in values)
+    for chosen in Trace.objects.order_by("created_at")[:4]:
+        lines = [dict(step) for step in chosen.steps]
+        lines[-1]["content"] = "Combine: that makes 0."
+        wrong = trace_create(
+            payload={"trace_version": "1", "prompt": chosen.prompt, "final_answer": "0", "steps": lines,
+                     "meta": {"source": "model"}}
+        )  # fmt: skip
+        preference_create(chosen_id=chosen.id, rejected_id=wrong.id, reason="last step wrong")
+    dpo = DPO.replace("max_response_len: 128}", "max_response_len: 48, granularity: step}").replace(
+        "max_prompt_len: 32", "max_prompt_len: 160"
+    )
+    run("train_dpo", "--from-run", str(sft_run.run_id), "--preferences", "all",
+        "--config", config(tmp_path, "dpo_steps", dpo))  # fmt: skip
+    pairs = TrainingRun.objects.get(kind=RunKind.DPO)
+    assert pairs.status == RunStatus.SUCCEEDED and pairs.training_config["dpo"]["granularity"] == "step"
+    assert TrainingMetric.objects.filter(run=pairs).count() == 3

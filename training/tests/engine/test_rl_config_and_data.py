@@ -26,6 +26,8 @@ def test_presets_parse_to_their_kind() -> None:
     dpo = load_run_config("training/configs/dpo_tiny.yaml")
     assert isinstance(grpo, GRPORunConfig) and grpo.grpo.num_generations == 4 and grpo.grpo.beta == 0.04
     assert isinstance(dpo, DPORunConfig) and dpo.dpo.beta == 0.1
+    steps: Any = load_run_config("training/configs/grpo_steps.yaml")
+    assert steps.grpo.rewards == ("match_format_exactly", "check_answer", "check_steps")
     sft: Any = load_run_config("training/configs/sft_hard.yaml")
     assert sft.training.max_seq_len == 224
 
