@@ -111,7 +111,8 @@ def test_the_schema_lists_the_presets(api_client: APIClient) -> None:
     schema = yaml.safe_load(api_client.get("/api/schema").content)
     preset = schema["components"]["schemas"]["TrainingRunCreateInputRequest"]["properties"]["preset"]
     ref = preset["allOf"][0]["$ref"].rsplit("/", 1)[1]
-    assert schema["components"]["schemas"][ref]["enum"] == ["dpo_tiny", "grpo_steps", "grpo_tiny", "sft_hard", "sft_tiny"]
+    presets = ["dpo_tiny", "grpo_steps", "grpo_tiny", "sft_hard", "sft_tiny"]
+    assert schema["components"]["schemas"][ref]["enum"] == presets
 
 
 def test_command_line_configs_keep_their_freedom(arith_dataset: Dataset, tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def test_the_step_reward_and_step_level_pairs_train(sft_run: TrainingRun, tmp_pa
     assert len(values) == 2 and all(0.0 <= v["reward_check_steps"] <= 3.0 for v in values)
     assert all(v["reward"] == pytest.approx(v["reward_check_answer"] + v["reward_check_steps"]) for v in values)
     for chosen in Trace.objects.order_by("created_at")[:4]:
-        lines = [dict(step) for step in chosen.steps]
+        lines: Any = [dict(step) for step in chosen.steps]
         lines[-1]["content"] = "Combine: that makes 0."
         wrong = trace_create(
             payload={"trace_version": "1", "prompt": chosen.prompt, "final_answer": "0", "steps": lines,
