@@ -367,7 +367,8 @@ def test_schema_lists_enums_and_docs_serve_locally(anon_client: APIClient) -> No
     assert "/api/traces/batch" in document["paths"]
     components = document["components"]["schemas"]
     assert components["TraceStatusEnum"]["enum"] == ["pending", "approved", "rejected"]
-    assert components["CriteriaEnum"]["enum"] == ["answer_match", "baseline", "format_match", "tunix_reward"]
+    criteria = ["answer_match", "baseline", "format_match", "step_match", "tunix_reward"]
+    assert components["CriteriaEnum"]["enum"] == criteria
     docs = anon_client.get("/api/docs")
     assert docs.status_code == 200
     html = docs.content.decode()
