@@ -116,10 +116,9 @@ def check_steps(prompts: Sequence[str], completions: Sequence[str], **kwargs: An
     return scores
 
 
-# Rewards beyond the recipe, offered to GRPO and shown to curators by their own verifier
-# (``step_match``), not added into ``tunix_reward``.
-PROCESS_REWARD_FUNCTIONS: tuple[RewardFunction, ...] = (check_steps,)
-GRPO_REWARD_FUNCTIONS: tuple[RewardFunction, ...] = REWARD_FUNCTIONS + PROCESS_REWARD_FUNCTIONS
+# What GRPO may choose from: the recipe's four and the process reward, which curators see as
+# its own verifier (``step_match``) and which is not added into ``tunix_reward``.
+GRPO_REWARD_FUNCTIONS: tuple[RewardFunction, ...] = (*REWARD_FUNCTIONS, check_steps)
 
 
 def tunix_reward_components(*, prompt: str, completion: str, expected: str) -> dict[str, float]:
