@@ -45,8 +45,15 @@ def trace_index_write(*, prompts: Mapping[uuid.UUID, str]) -> None:
     together; a single create writes ``trace_index_rows`` in its own one statement.
     """
     if prompts:
-        insert_rows(*trace_index_rows(prompts=prompts))
-        after_index_write(len(prompts))
+        trace_index_insert(trace_index_rows(prompts=prompts))
+
+
+def trace_index_insert(table: Table) -> None:
+    """Stores rows made by ``trace_index_rows`` in one statement, in the caller's transaction."""
+    model, columns, rows = table
+    if rows:
+        insert_rows(model, columns, rows)
+        after_index_write(len(rows))
 
 
 def traces_index_backfill(
