@@ -7,9 +7,10 @@ import pytest
 from django.utils import timezone
 
 from traces import bulk, selectors, services
-from traces.models import Score, Tag, Trace, TraceStatus
+from traces.models import Score, Tag, Trace, TraceSignature, TraceStatus
 from traces.tests.factories import TraceFactory, make_payload
 from tunix_rt.errors import InvalidInput
+from tunix_rt.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,18 @@ def test_import_batch_returns_input_order_and_is_atomic(monkeypatch: pytest.Monk
     traces = services.traces_import_batch(payloads=payloads)
     assert [Trace.objects.get(id=t.id).prompt for t in traces] == [p["prompt"] for p in payloads]
     assert services.traces_import_batch(payloads=[]) == []
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("signatures failed")
+
+    # The signatures are computed in another thread while the traces are written (COPY from
+    # 20 rows on PostgreSQL): its failure reaches the caller and the traces already sent roll back.
+    monkeypatch.setattr(services, "trace_index_rows", broken)
+    entries = AuditEntry.objects.count()
+    with pytest.raises(RuntimeError, match="signatures failed"):
+        services.traces_import_batch(payloads=[make_payload(n) for n in range(10, 35)])  # type: ignore[misc]
+    assert Trace.objects.count() == 3 and TraceSignature.objects.count() == 3
+    assert AuditEntry.objects.count() == entries
 
 
 def test_update_curation_sets_tags_and_keeps_content() -> None:
