@@ -28,7 +28,7 @@ def create_triggers(apps: Any, schema_editor: Any) -> None:
     )
     for table in _tables(apps):
         schema_editor.execute(
-            f"CREATE TRIGGER {FUNCTION} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {qn(table)}"
+            f"CREATE OR REPLACE TRIGGER {FUNCTION} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {qn(table)}"
             f" FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
         )
 
