@@ -61,7 +61,8 @@ def _entries() -> tuple[OrderedDict[str, tuple[float, tuple[Any, ...]]] | None, 
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")
             state.update(connection=raw, forgotten=_forgotten, entries=OrderedDict())
-        announced = any(True for _ in raw.notifies(timeout=0))
+        # Drains everything that has arrived (``any`` would stop at the first).
+        announced = len(list(raw.notifies(timeout=0))) > 0
     except psycopg.Error:
         state.clear()
         return None, False
