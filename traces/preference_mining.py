@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from tunix_rt.models import AuditAction, AuditObjectType
 
 MINING_CRITERIA = ("answer_match", "format_match")
 MINE_LIMIT_MAX = 10_000
+PER_PROMPT_MAX = 16
 _COLUMNS = ("id", "created_at", "prompt", "final_answer", "steps", "meta", "source")
 
 
@@ -44,25 +46,34 @@ def preferences_mine(
     criteria: str = "answer_match",
     limit: int = 1_000,
     rejected_source: str | None = None,
+    chosen_source: str | None = None,
+    per_prompt: int = 1,
     dry_run: bool = False,
     chunk_size: int = 500,
     actor: object = None,
 ) -> MineSummary:
     """Pairs, per prompt (``prompt_key``), the oldest trace the verifier accepts (score 1) with the
-    oldest it rejects (score 0), optionally only rejected traces from ``rejected_source``.
+    oldest it rejects (score 0), optionally only rejected traces from ``rejected_source`` and chosen
+    ones from ``chosen_source``. With ``per_prompt`` above 1, the n-th oldest accepted trace of a
+    prompt is paired with its n-th oldest rejected one, up to that many pairs a prompt, so no trace
+    is in two pairs (the model's own right and wrong samples of one prompt, for on-policy DPO).
 
-    Reads traces in chunks, keeping two ids per prompt; a trace the verifier cannot judge is
-    counted and skipped. A pair already stored is skipped, so running again adds nothing new
-    for the same traces. At most ``limit`` new pairs, written in one transaction (audited).
+    Reads traces in chunks, keeping at most ``per_prompt`` ids of each side per prompt; a trace the
+    verifier cannot judge is counted and skipped. A pair already stored is skipped, so running again
+    adds nothing new for the same traces. At most ``limit`` new pairs, written in one transaction
+    (audited).
     """
     if criteria not in MINING_CRITERIA:
         raise InvalidInput(f"criteria must be one of {', '.join(MINING_CRITERIA)}.", field="criteria")
     if not 1 <= limit <= MINE_LIMIT_MAX:
         raise InvalidInput(f"limit must be between 1 and {MINE_LIMIT_MAX}.", field="limit")
+    if not 1 <= per_prompt <= PER_PROMPT_MAX:
+        raise InvalidInput(f"per_prompt must be between 1 and {PER_PROMPT_MAX}.", field="per_prompt")
     scorer = get_scorer(criteria)
     summary = MineSummary()
-    accepted: dict[str, tuple[str, uuid.UUID]] = {}
-    rejected: dict[str, uuid.UUID] = {}
+    prompts: dict[str, str] = {}
+    accepted: dict[str, list[uuid.UUID]] = defaultdict(list)
+    rejected: dict[str, list[uuid.UUID]] = defaultdict(list)
     traces = Trace.objects.only(*_COLUMNS).order_by("created_at", "id")
     for trace in traces.iterator(chunk_size=chunk_size):
         summary.scanned += 1
@@ -72,14 +83,19 @@ def preferences_mine(
             summary.unverifiable += 1
             continue
         key = prompt_key(trace.prompt)
-        if score >= 1.0:
-            accepted.setdefault(key, (trace.prompt, trace.pk))
+        if score >= 1.0 and (chosen_source is None or trace.source == chosen_source):
+            side = accepted[key]
         elif score <= 0.0 and (rejected_source is None or trace.source == rejected_source):
-            rejected.setdefault(key, trace.pk)
+            side = rejected[key]
+        else:
+            continue
+        if len(side) < per_prompt:
+            side.append(trace.pk)
+            prompts.setdefault(key, trace.prompt)
     candidates = [
-        MinedPair(prompt=accepted[key][0], chosen_id=accepted[key][1], rejected_id=rejected_id)
-        for key, rejected_id in rejected.items()
-        if key in accepted
+        MinedPair(prompt=prompts[key], chosen_id=chosen_id, rejected_id=rejected_id)
+        for key, rejected_ids in rejected.items()
+        for chosen_id, rejected_id in zip(accepted.get(key, ()), rejected_ids, strict=False)
     ]
     stored = _stored_pairs(candidates)
     fresh = [p for p in candidates if (p.chosen_id, p.rejected_id) not in stored]

@@ -145,9 +145,8 @@ class EvaluationRunViewSet(viewsets.ViewSet):
         evaluation = evaluation_services.evaluation_enqueue(
             training_run=selectors.training_run_get(run_id=incoming.validated_data["training_run_id"]),
             eval_set=selectors.eval_set_get(name=incoming.validated_data["eval_set"]),
-            checkpoint=incoming.validated_data["checkpoint"],
-            store_traces=incoming.validated_data["store_traces"],
             actor=request.user,
+            **{name: incoming.validated_data[name] for name in evaluation_services.EVALUATION_OPTIONS},
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 

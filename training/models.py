@@ -169,7 +169,8 @@ class StoreTraces(models.TextChoices):
 
 
 class EvaluationRun(BackgroundJob):
-    """Greedy generation on an eval set from one checkpoint of a training run, scored."""
+    """Generation on an eval set from one checkpoint of a training run (greedy, or ``samples`` draws
+    per item at ``temperature``), scored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
@@ -187,6 +188,11 @@ class EvaluationRun(BackgroundJob):
         help_text="Which generations become traces (source 'model', pending review) when the evaluation ends.",
     )
     stored_trace_count = models.PositiveIntegerField(default=0)
+    samples = models.PositiveSmallIntegerField(
+        default=1, help_text="Generations per eval item; more than one needs a temperature above 0."
+    )
+    temperature = models.FloatField(default=0.0, help_text="0 generates greedily; above 0 samples.")
+    seed = models.PositiveIntegerField(default=0, help_text="Seed of the sampling (unused when greedy).")
 
     class Meta:
         ordering = ["-created_at", "-id"]

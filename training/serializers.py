@@ -177,6 +177,11 @@ class EvaluationCreateInputSerializer(serializers.Serializer[Any]):
         default=StoreTraces.NONE,
         help_text="Store the wrong (or all) generations as pending traces with source 'model', for review.",
     )
+    samples = serializers.IntegerField(
+        default=1, help_text="Generations per eval item (1..16); more than one needs a temperature above 0."
+    )
+    temperature = serializers.FloatField(default=0.0, help_text="0 (greedy) .. 2; above 0 samples.")
+    seed = serializers.IntegerField(default=0, help_text="Seed of the sampling, for a reproducible draw.")
 
 
 class EvaluationResultSerializer(serializers.Serializer[Any]):
@@ -206,6 +211,9 @@ class EvaluationRunSerializer(serializers.Serializer[Any]):
     per_category = serializers.JSONField()
     store_traces = serializers.ChoiceField(choices=StoreTraces.choices)
     stored_trace_count = serializers.IntegerField()
+    samples = serializers.IntegerField()
+    temperature = serializers.FloatField()
+    seed = serializers.IntegerField()
     error = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 

@@ -128,6 +128,23 @@ def test_mining_limit_and_rejected_source() -> None:
         mine("--limit", "0")
 
 
+def test_mining_on_policy_pairs_the_models_own_samples_per_prompt() -> None:
+    reference = arithmetic("5")  # a curated right answer: not the model's, so never chosen below
+    right = [arithmetic("5", source="model") for _ in range(2)]
+    wrong = [arithmetic(str(n), source="model") for n in (6, 7, 8)]
+    arithmetic("3", prompt="What is 1 + 1?", source="model")  # wrong with no right sample of its own
+    args = ("--chosen-source", "model", "--rejected-source", "model")
+    assert mine(*args, "--per-prompt", "3") == "scanned=7 unverifiable=0 existing=0 stored=2"
+    pairs = set(Preference.objects.values_list("chosen_id", "rejected_id"))
+    assert pairs == {(right[0].id, wrong[0].id), (right[1].id, wrong[1].id)}
+    assert reference.id not in {chosen for chosen, _ in pairs}
+    assert mine(*args, "--per-prompt", "3") == "scanned=7 unverifiable=0 existing=2 stored=0"
+    assert mine().endswith("stored=1")  # any source: the oldest right answer, the reference, over the oldest wrong
+    assert Preference.objects.filter(chosen=reference, rejected=wrong[0]).exists()
+    with pytest.raises(Exception, match="per_prompt must be between 1 and 16"):
+        mine("--per-prompt", "17")
+
+
 def test_deleting_a_trace_deletes_its_preferences() -> None:
     good, bad = arithmetic("5"), arithmetic("6")
     preference_create(chosen_id=good.id, rejected_id=bad.id)

@@ -65,7 +65,8 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     list_filter = ["status", "checkpoint", "eval_set", ("created_by", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["eval_set", "training_run"]
     readonly_fields = [
-        "id", "status", "training_run", "eval_set", "checkpoint", "created_at", "started_at", "finished_at",
+        "id", "status", "training_run", "eval_set", "checkpoint", "samples", "temperature", "seed",
+        "created_at", "started_at", "finished_at",
         "example_count", "accuracy_pct", "format_pct", "categories", "error", "results_link", "creator",
     ]  # fmt: skip
     inlines = [EvaluationResultInline]

@@ -1,6 +1,7 @@
-"""DPO with Tunix's ``DPOTrainer`` from a parent run's final weights, on ``dpo``-format pairs.
+"""DPO (or ORPO) with Tunix's ``DPOTrainer`` from a parent run's final weights, on ``dpo``-format pairs.
 
-The parent's final weights are both the policy's start and the frozen reference. Pairs are
+The parent's final weights are both the policy's start and, for DPO, the frozen reference (ORPO
+has none: its loss is the chosen side's NLL plus the odds-ratio term). Pairs are
 tokenised here (``rl_data.encode_preferences``), so an over-long pair is refused by name
 instead of being cut. Per step the run records the DPO loss, the mean chosen-over-rejected
 reward margin and the preference accuracy (share of pairs whose chosen completion gains more
@@ -42,6 +43,9 @@ def dpo_metric_names() -> dict[str, tuple[str, int]]:
         "rewards/accuracy": "preference_accuracy",
         "rewards/chosen": "reward_chosen",
         "rewards/rejected": "reward_rejected",
+        "log_probs/chosen": "logp_chosen",
+        "log_probs/rejected": "logp_rejected",
+        "odds_ratio": "odds_ratio",  # ORPO only
     }
     return {f"{_PREFIX}/train/{tunix}": (ours, 0) for tunix, ours in names.items()}
 
@@ -69,7 +73,8 @@ def run_dpo(
     start = time.perf_counter()
     policy = load_parent_weights(parent_dir=parent_dir)
     initial = save_snapshot(model=policy, run_dir=run_dir, which=INITIAL, step=0, lora=lora)
-    reference = load_parent_weights(parent_dir=parent_dir)
+    orpo = config.dpo.algorithm == "orpo"
+    reference = None if orpo else load_parent_weights(parent_dir=parent_dir)
     t = config.training
     metrics = StepMetrics(rename=dpo_metric_names(), on_step=on_step, log_every=t.log_every, max_steps=t.max_steps)
     with metrics:
@@ -92,13 +97,14 @@ def run_dpo(
     )
 
 
-def _trainer(*, policy: Any, reference: Any, config: DPORunConfig) -> Any:
+def _trainer(*, policy: Any, reference: Any | None, config: DPORunConfig) -> Any:
     from tunix.sft.dpo import dpo_trainer
 
     t, d = config.training, config.dpo
     training_config = dpo_trainer.DPOTrainingConfig(
-        algorithm="dpo",
+        algorithm=d.algorithm,
         beta=d.beta,
+        lambda_orpo=d.lambda_orpo,
         label_smoothing=d.label_smoothing,
         eval_every_n_steps=t.max_steps + 1,
         max_steps=t.max_steps,

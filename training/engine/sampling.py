@@ -1,4 +1,5 @@
-"""Greedy generation with Tunix's `Sampler` from a run's initial or final checkpoint."""
+"""Generation with Tunix's `Sampler` from a run's initial or final checkpoint: greedy, or sampled
+several times a prompt at a temperature (seeded)."""
 
 from __future__ import annotations
 
@@ -47,11 +48,17 @@ def generate(
     prompts: list[str],
     max_new_tokens: int,
     batch_size: int = 50,
+    samples: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
 ) -> list[str]:
-    """Greedy completions of raw user prompts, wrapped in the training turn template.
+    """Completions of raw user prompts, wrapped in the training turn template.
 
-    Each output stops before eos or `<end_of_turn>` and is returned without them, in
-    prompt order. Batches are padded to a fixed size so XLA compiles once per run.
+    Greedy when ``temperature`` is 0; otherwise ``samples`` completions of each prompt at that
+    temperature, returned prompt by prompt (the prompt's samples next to each other), drawn from
+    ``seed`` so that the same call gives the same text on one machine. Each output stops before
+    eos or `<end_of_turn>` and is returned without them. Batches are padded to a fixed size so
+    XLA compiles once per run.
     """
     ensure_training_stack()
     from tunix.generate import sampler as sampler_lib
@@ -60,12 +67,18 @@ def generate(
         raise SamplingError("max_new_tokens must be >= 1")
     if batch_size < 1:
         raise SamplingError("batch_size must be >= 1")
+    if samples < 1:
+        raise SamplingError("samples must be >= 1")
+    if temperature < 0:
+        raise SamplingError("temperature must be >= 0")
+    if samples > 1 and temperature == 0:
+        raise SamplingError("several samples of a prompt need a temperature above 0 (greedy gives one answer)")
     if not prompts:
         return []
     run_dir = Path(run_dir)
     processor = load_tokenizer(path=run_dir / "tokenizer" / TOKENIZER_FILE)
     model = load_run_model(run_dir=run_dir, checkpoint=checkpoint)
-    texts = [wrap_prompt(p) for p in prompts]
+    texts = [wrap_prompt(p) for p in prompts for _ in range(samples)]
     longest = max(len(processor.EncodeAsIds(t)) + 1 for t in texts)
     prompt_len = 1 << (longest - 1).bit_length()
     config: Any = model.config  # type: ignore[attr-defined]
@@ -82,7 +95,7 @@ def generate(
     stops = stop_token_ids(processor)
     size = min(batch_size, len(texts))
     outputs: list[str] = []
-    for start in range(0, len(texts), size):
+    for number, start in enumerate(range(0, len(texts), size)):
         chunk = texts[start : start + size]
         padded = chunk + [chunk[-1]] * (size - len(chunk))
         result = sampler(
@@ -90,7 +103,9 @@ def generate(
             max_generation_steps=max_new_tokens,
             max_prompt_length=prompt_len,
             eos_tokens=stops,
-            temperature=0.0,
+            temperature=temperature,
+            top_p=1.0 if temperature > 0 else None,  # Tunix samples only in its top-p mode; 1.0 keeps every token
+            seed=seed + number if temperature > 0 else None,
         )
         outputs.extend(result.text[: len(chunk)])
     return outputs

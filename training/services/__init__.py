@@ -9,6 +9,7 @@ from __future__ import annotations
 from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
 from training.services.eval_sets import eval_items_from_generator, eval_set_from_split, eval_set_import
 from training.services.evaluations import (
+    EVALUATION_OPTIONS,
     aggregate,
     evaluation_cancel,
     evaluation_create,
@@ -38,6 +39,7 @@ from training.services.runs import (
 )
 
 __all__ = [
+    "EVALUATION_OPTIONS",
     "RunCancelled",
     "aggregate",
     "config_check_model_paths",

@@ -54,8 +54,15 @@ def generation_payload(*, evaluation: EvaluationRun, result: EvaluationResult) -
             "correct": result.correct,
             "format_ok": result.format_ok,
             "generated_response": result.generated_response[:_TEXT_CHARS],
-        },
+        }
+        | _sampling_meta(evaluation=evaluation, result=result),
     }
+
+
+def _sampling_meta(*, evaluation: EvaluationRun, result: EvaluationResult) -> dict[str, Any]:
+    if evaluation.temperature == 0:
+        return {}
+    return {"temperature": evaluation.temperature, "seed": evaluation.seed, "sample": result.metadata.get("sample", 0)}
 
 
 def evaluation_store_traces(*, evaluation: EvaluationRun, results: Sequence[EvaluationResult], actor: Any) -> int:

@@ -1,4 +1,5 @@
-"""Evaluation runs: contamination checks, greedy generation with Tunix's Sampler, scoring and aggregates.
+"""Evaluation runs: contamination checks, generation with Tunix's Sampler (greedy or sampled), scoring
+and aggregates.
 
 Generation imports JAX lazily through ``training.engine.sampling``; everything else needs no training stack.
 """
@@ -38,6 +39,11 @@ from tunix_rt.errors import InvalidInput
 from tunix_rt.models import AuditAction, AuditObjectType
 
 SHOWN_SHARED = 5
+EVALUATION_OPTIONS = ("checkpoint", "store_traces", "samples", "temperature", "seed")
+SAMPLES_MAX = 16
+TEMPERATURE_MAX = 2.0
+SEED_MAX = 2**31 - 1
+SAMPLED_GENERATIONS_MAX = 20_000
 
 
 def shared_prompts(*, eval_prompts: Iterable[str], dataset_key: str, split: str | None = None) -> list[str]:
@@ -87,23 +93,48 @@ def _check_no_shared_prompts(*, run: TrainingRun, eval_set: EvalSet) -> None:
             )
 
 
+def _check_sampling(*, samples: int, temperature: float, seed: int) -> None:
+    if not 1 <= samples <= SAMPLES_MAX:
+        raise InvalidInput(f"samples must be between 1 and {SAMPLES_MAX}.", field="samples")
+    if not 0.0 <= temperature <= TEMPERATURE_MAX:
+        raise InvalidInput(f"temperature must be between 0 and {TEMPERATURE_MAX:g}.", field="temperature")
+    if samples > 1 and temperature == 0.0:
+        raise InvalidInput(
+            "samples above 1 need a temperature above 0: greedy generation gives one answer per item.",
+            field="temperature",
+        )
+    if not 0 <= seed <= SEED_MAX:
+        raise InvalidInput(f"seed must be between 0 and {SEED_MAX}.", field="seed")
+
+
 def evaluation_create(
     *,
     training_run: TrainingRun,
     eval_set: EvalSet,
     checkpoint: str,
     store_traces: str = StoreTraces.NONE,
+    samples: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
     actor: Any = None,
 ) -> EvaluationRun:
     """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
     shares prompts with the data the run, or any run it started from, trained on.
 
     ``store_traces`` (``none``, ``wrong``, ``all``): which generations become pending ``model`` traces.
+    ``samples`` generations of each item at ``temperature`` (0: one greedy generation), drawn from ``seed``.
     """
     if checkpoint not in CheckpointChoice.values:
         raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
     if store_traces not in StoreTraces.values:
         raise InvalidInput(f"store_traces must be one of {', '.join(StoreTraces.values)}.", field="store_traces")
+    _check_sampling(samples=samples, temperature=temperature, seed=seed)
+    if samples > 1 and eval_set.item_count * samples > SAMPLED_GENERATIONS_MAX:
+        raise InvalidInput(
+            f"{eval_set.item_count} item(s) × {samples} samples is {eval_set.item_count * samples} generations; "
+            f"a sampled evaluation makes at most {SAMPLED_GENERATIONS_MAX}.",
+            field="samples",
+        )
     if training_run.dry_run or training_run.status != RunStatus.SUCCEEDED:
         raise InvalidInput(
             f"Training run {training_run.run_id} has no trained checkpoints (status {training_run.status}"
@@ -118,7 +149,10 @@ def evaluation_create(
         eval_set=eval_set,
         checkpoint=checkpoint,
         store_traces=store_traces,
-        example_count=eval_set.item_count,
+        samples=samples,
+        temperature=temperature,
+        seed=seed,
+        example_count=eval_set.item_count * samples,
         created_by=user_or_none(actor),
     )
     audit_record(
@@ -128,19 +162,14 @@ def evaluation_create(
 
 
 def evaluation_enqueue(
-    *,
-    training_run: TrainingRun,
-    eval_set: EvalSet,
-    checkpoint: str,
-    store_traces: str = StoreTraces.NONE,
-    actor: Any = None,
+    *, training_run: TrainingRun, eval_set: EvalSet, actor: Any = None, **options: Any
 ) -> EvaluationRun:
+    """``evaluation_create`` (``options``: checkpoint, store_traces, samples, temperature, seed) and a
+    worker job, queued when the transaction commits."""
     from training import tasks
 
     with transaction.atomic():
-        evaluation = evaluation_create(
-            training_run=training_run, eval_set=eval_set, checkpoint=checkpoint, store_traces=store_traces, actor=actor
-        )
+        evaluation = evaluation_create(training_run=training_run, eval_set=eval_set, actor=actor, **options)
         evaluation_id = str(evaluation.id)
         transaction.on_commit(lambda: tasks.evaluate.enqueue(evaluation_id=evaluation_id))
     return evaluation
@@ -185,7 +214,8 @@ def aggregate(results: Sequence[EvaluationResult]) -> tuple[float, float, dict[s
 
 
 def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
-    """Generates greedily with Tunix's Sampler, scores every example, stores results and aggregates."""
+    """Generates with Tunix's Sampler (greedy, or ``samples`` draws per item), scores every generation,
+    stores results and aggregates."""
     if not jobs.job_start(evaluation, precondition=training_stack_ready, on_reaped=record_reaped_job):
         return evaluation
     run = evaluation.training_run
@@ -201,6 +231,9 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
                 prompts=[item.prompt for item in items],
                 max_new_tokens=config.eval.max_new_tokens,
                 batch_size=config.eval.batch_size,
+                samples=evaluation.samples,
+                temperature=evaluation.temperature,
+                seed=evaluation.seed,
             )
     except Exception as exc:
         jobs.job_fail(evaluation, f"{exc.__class__.__name__}: {exc}")
@@ -212,6 +245,9 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
 
 @transaction.atomic
 def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outputs: Sequence[str]) -> EvaluationRun:
+    """One result per generation, in item order with an item's samples together (``metadata.sample``)."""
+    samples = evaluation.samples
+    drawn = [(item, s) for item in items for s in range(samples)]
     results = [
         EvaluationResult(
             evaluation=evaluation,
@@ -221,10 +257,11 @@ def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outp
             generated_response=output,
             expected_response=item.expected_answer,
             category=item.category,
-            metadata={"category": item.category, "difficulty": item.difficulty},
+            metadata={"category": item.category, "difficulty": item.difficulty}
+            | ({"sample": s} if samples > 1 else {}),
             **score_example(generated=output, expected=item.expected_answer),
         )
-        for n, (item, output) in enumerate(zip(items, outputs, strict=True))
+        for n, ((item, s), output) in enumerate(zip(drawn, outputs, strict=True))
     ]
     EvaluationResult.objects.bulk_create(results)
     stored = evaluation_store_traces(evaluation=evaluation, results=results, actor=evaluation.created_by)

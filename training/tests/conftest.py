@@ -93,7 +93,12 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         sft.TrainingError = TrainingError  # type: ignore[attr-defined]
         sft.run_sft = run_sft  # type: ignore[attr-defined]
         sampling = types.ModuleType("training.engine.sampling")
-        sampling.generate = lambda *, prompts, **kw: (outputs or (lambda p: ["<answer>?</answer>"] * len(p)))(prompts)  # type: ignore[attr-defined]
+
+        def generate(*, prompts: list[str], samples: int = 1, **kw: Any) -> list[str]:
+            drawn = [p for p in prompts for _ in range(samples)]  # the engine's order: a prompt's samples together
+            return (outputs or (lambda p: ["<answer>?</answer>"] * len(p)))(drawn)
+
+        sampling.generate = generate  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, "training.engine.sft", sft)
         monkeypatch.setitem(sys.modules, "training.engine.sampling", sampling)
         for rl_kind, headline in (("grpo", "reward"), ("dpo", "margin")):

@@ -13,9 +13,11 @@ from rest_framework.test import APIClient
 
 from datasets.models import Dataset
 from traces.models import Trace, TraceStatus
-from training.models import EvaluationRun
+from training.models import EvalSet, EvaluationRun
+from training.services import evaluation_create
 from training.services.eval_traces import generation_steps
 from training.tests.factories import EvalItemFactory, TrainingRunFactory
+from tunix_rt.errors import InvalidInput
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +96,60 @@ def test_api_takes_store_traces_and_refuses_a_bad_value(arith_dataset: Dataset, 
     assert good.status_code == 202
     assert good.json()["store_traces"] == "wrong" and good.json()["stored_trace_count"] == 0
     assert EvaluationRun.objects.get().store_traces == "wrong"
+
+
+def test_sampled_evaluation_scores_and_stores_every_draw(
+    arith_dataset: Dataset, fake_engine: Callable[..., None]
+) -> None:
+    trained, name = _two_items()
+    fake_engine(outputs=lambda drawn: [RIGHT if n % 2 == 0 else WRONG for n in range(len(drawn))])
+    out = io.StringIO()
+    call_command("evaluate", "--run", str(trained.run_id), "--eval-set", name, "--samples", "2",
+                 "--temperature", "0.7", "--seed", "5", "--store-traces", "wrong", stdout=out)  # fmt: skip
+    assert "Evaluating 4 generation(s)" in out.getvalue()
+    evaluation = EvaluationRun.objects.get()
+    assert (evaluation.samples, evaluation.temperature, evaluation.seed) == (2, 0.7, 5)
+    assert evaluation.example_count == 4 and evaluation.accuracy == 0.25  # only e1's first draw is right
+    rows = list(evaluation.results.values_list("example_id", "metadata__sample", "correct"))
+    assert rows == [("e1", 0, True), ("e1", 1, False), ("e2", 0, False), ("e2", 1, False)]
+    stored = Trace.objects.filter(source="model").order_by("meta__example_id", "meta__sample")
+    assert [(t.meta["example_id"], t.meta["sample"], t.meta["temperature"], t.meta["seed"]) for t in stored] == [
+        ("e1", 1, 0.7, 5), ("e2", 0, 0.7, 5), ("e2", 1, 0.7, 5),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "message"),
+    [
+        ({"samples": 2}, "temperature", "samples above 1 need a temperature above 0"),
+        ({"samples": 17, "temperature": 1.0}, "samples", "samples must be between 1 and 16"),
+        ({"temperature": 2.5}, "temperature", "temperature must be between 0 and 2"),
+        ({"seed": -1}, "seed", "seed must be between 0 and"),
+    ],
+)
+def test_api_refuses_bad_sampling(
+    arith_dataset: Dataset, api_client: APIClient, options: dict[str, Any], field: str, message: str
+) -> None:
+    trained, name = _two_items()
+    body = {"training_run_id": str(trained.run_id), "eval_set": name, **options}
+    bad = api_client.post("/api/eval/runs", data=json.dumps(body), content_type="application/json")
+    assert bad.status_code == 400 and message in json.dumps(bad.json()[field])
+    assert not EvaluationRun.objects.exists()
+
+
+def test_api_takes_sampling_and_returns_it(arith_dataset: Dataset, api_client: APIClient) -> None:
+    trained, name = _two_items()
+    body = {"training_run_id": str(trained.run_id), "eval_set": name, "samples": 4, "temperature": 0.6, "seed": 3}
+    made = api_client.post("/api/eval/runs", data=json.dumps(body), content_type="application/json")
+    assert made.status_code == 202
+    assert {k: made.json()[k] for k in ("samples", "temperature", "seed", "example_count")} == {
+        "samples": 4, "temperature": 0.6, "seed": 3, "example_count": 8,
+    }  # fmt: skip
+
+
+def test_a_sampled_evaluation_is_bounded(arith_dataset: Dataset) -> None:
+    trained, name = _two_items()
+    eval_set = EvalSet.objects.get(name=name)
+    eval_set.item_count = 1_500
+    with pytest.raises(InvalidInput, match="1500 item\\(s\\) × 16 samples is 24000 generations"):
+        evaluation_create(training_run=trained, eval_set=eval_set, checkpoint="final", samples=16, temperature=1.0)

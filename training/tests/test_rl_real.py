@@ -141,3 +141,36 @@ def test_the_step_reward_and_step_level_pairs_train(sft_run: TrainingRun, tmp_pa
     pairs = TrainingRun.objects.get(kind=RunKind.DPO)
     assert pairs.status == RunStatus.SUCCEEDED and pairs.training_config["dpo"]["granularity"] == "step"
     assert TrainingMetric.objects.filter(run=pairs).count() == 3
+
+
+def test_orpo_from_sampled_generations_trains_without_a_reference(sft_run: TrainingRun, tmp_path: Path) -> None:
+    run("evaluate", "--run", str(sft_run.run_id), "--eval-set", "held", "--samples", "2", "--temperature", "1.0",
+        "--store-traces", "all")  # fmt: skip
+    sampled = EvaluationRun.objects.get()
+    assert sampled.status == RunStatus.SUCCEEDED and sampled.results.count() == 16
+    drawn = Trace.objects.filter(source="model")
+    assert drawn.count() == 16 and {t.meta["sample"] for t in drawn} == {0, 1}
+    # Each held-out prompt's expected answer, written as a right trace, over the model's first draw.
+    for model_trace in drawn.filter(meta__sample=0):
+        right = trace_create(
+            payload={
+                "trace_version": "1", "prompt": model_trace.prompt, "final_answer": model_trace.meta["expected_answer"],
+                "steps": [{"i": 0, "type": "reason", "content": "Worked out."}], "meta": {"source": "curator"},
+            }
+        )  # fmt: skip
+        preference_create(chosen_id=right.id, rejected_id=model_trace.id, reason="verifier")
+    orpo = DPO.replace("beta: 0.1,", "algorithm: orpo, lambda_orpo: 0.5,")
+    run(
+        "train_dpo",
+        "--from-run",
+        str(sft_run.run_id),
+        "--preferences",
+        "all",
+        "--config",
+        config(tmp_path, "orpo", orpo),
+    )
+    child = TrainingRun.objects.get(kind=RunKind.DPO)
+    assert child.status == RunStatus.SUCCEEDED and child.training_config["dpo"]["algorithm"] == "orpo"
+    values = list(TrainingMetric.objects.filter(run=child).order_by("step").values_list("values", flat=True))
+    assert len(values) == 3 and all({"loss", "odds_ratio", "logp_chosen", "logp_rejected"} <= set(v) for v in values)
+    assert all(v["margin"] == pytest.approx(0.5 * (v["logp_chosen"] - v["logp_rejected"]), rel=1e-4) for v in values)

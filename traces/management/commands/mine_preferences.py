@@ -6,14 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from traces.preference_mining import MINE_LIMIT_MAX, MINING_CRITERIA, preferences_mine
+from traces.preference_mining import MINE_LIMIT_MAX, MINING_CRITERIA, PER_PROMPT_MAX, preferences_mine
 from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 
 class Command(BaseCommand):
     help = (
-        "Pair, per prompt, the oldest trace the verifier accepts with the oldest it rejects, and store the "
-        "pairs as preferences (skipping pairs already stored). --dry-run lists them and stores nothing."
+        "Pair, per prompt, the oldest trace the verifier accepts with the oldest it rejects (or, with "
+        "--per-prompt N, the n-th oldest with the n-th oldest, up to N pairs), and store the pairs as "
+        "preferences (skipping pairs already stored). --dry-run lists them and stores nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,6 +25,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rejected-source", help="only rejected traces with this meta.source (e.g. model: the model's mistakes)"
         )
+        parser.add_argument(
+            "--chosen-source",
+            help="only chosen traces with this meta.source (e.g. model: the model's own right answers)",
+        )
+        parser.add_argument(
+            "--per-prompt",
+            type=int,
+            default=1,
+            help=f"up to this many pairs a prompt (1..{PER_PROMPT_MAX}), no trace in two of them",
+        )
         parser.add_argument("--dry-run", action="store_true", help="list the pairs; store nothing")
         add_user_argument(parser)
 
@@ -33,6 +44,8 @@ class Command(BaseCommand):
                 criteria=options["criteria"],
                 limit=options["limit"],
                 rejected_source=options["rejected_source"],
+                chosen_source=options["chosen_source"],
+                per_prompt=options["per_prompt"],
                 dry_run=options["dry_run"],
                 actor=command_user(options),
             )

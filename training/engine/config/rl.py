@@ -65,9 +65,14 @@ class DPOSection:
     # "response": each side's whole completion. "step": the pair's shared lines join the prompt
     # and each side is its first differing line (step-level DPO on where a reasoning went wrong).
     granularity: str = "response"
+    # "dpo": the DPO loss against the frozen parent. "orpo": Tunix's ORPO, the chosen side's
+    # length-normalised NLL plus lambda_orpo times the odds-ratio loss, with no reference model.
+    algorithm: str = "dpo"
+    lambda_orpo: float = 0.1
 
 
 DPO_GRANULARITIES = ("response", "step")
+DPO_ALGORITHMS = ("dpo", "orpo")
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ def parse_dpo_config(data: Mapping[str, Any]) -> DPORunConfig:
         max_prompt_len=int_value(d, "dpo", "max_prompt_len", dd.max_prompt_len, lo=1, hi=LIMITS["seq_len"]),
         max_response_len=int_value(d, "dpo", "max_response_len", dd.max_response_len, lo=1, hi=LIMITS["seq_len"]),
         granularity=choice(d, "dpo", "granularity", dd.granularity, DPO_GRANULARITIES),
+        algorithm=choice(d, "dpo", "algorithm", dd.algorithm, DPO_ALGORITHMS),
+        lambda_orpo=float_value(d, "dpo", "lambda_orpo", dd.lambda_orpo, lo=0.0, lo_open=True, hi=10.0),
     )
     return DPORunConfig(
         training=_parse_training(section(root.get("training", {}), "training"), default.training),

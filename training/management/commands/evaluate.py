@@ -15,7 +15,8 @@ from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 class Command(BaseCommand):
     help = (
-        "Generate greedily from RUN's checkpoint on the eval set and score it. "
+        "Generate from RUN's checkpoint on the eval set (greedily, or --samples draws per item at "
+        "--temperature) and score it. "
         "Last line: accuracy=… format_rate=… eval_run=…"
     )
 
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             default=StoreTraces.NONE,
             help="store the wrong (or all) generations as pending traces with source 'model', for review",
         )
+        parser.add_argument(
+            "--samples", type=int, default=1, help="generations per item (1..16; above 1 needs --temperature)"
+        )
+        parser.add_argument(
+            "--temperature", type=float, default=0.0, help="0 generates greedily (the default); above 0 samples"
+        )
+        parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,10 +50,13 @@ class Command(BaseCommand):
                 eval_set=eval_set_get(name=options["eval_set"]),
                 checkpoint=options["checkpoint"],
                 store_traces=options["store_traces"],
+                samples=options["samples"],
+                temperature=options["temperature"],
+                seed=options["seed"],
                 actor=command_user(options),
             )
             self.stdout.write(
-                f"Evaluating {evaluation.example_count} example(s) with the {evaluation.checkpoint} weights…"
+                f"Evaluating {evaluation.example_count} generation(s) with the {evaluation.checkpoint} weights…"
             )
             evaluation = evaluation_execute(evaluation=evaluation)
         if evaluation.status != RunStatus.SUCCEEDED:

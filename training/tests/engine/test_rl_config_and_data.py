@@ -167,3 +167,13 @@ def test_step_granularity_encodes_the_first_differing_line_without_an_end_token(
         encode_preferences(records=[record], processor=CharTokenizer(), config=whole)
     with pytest.raises(ConfigError, match="dpo.granularity must be one of response, step, got 'token'"):
         parse_run_config({"kind": "dpo", "dpo": {"granularity": "token"}})
+
+
+def test_dpo_algorithm_is_dpo_or_orpo() -> None:
+    orpo: Any = parse_run_config({"kind": "dpo", "dpo": {"algorithm": "orpo", "lambda_orpo": 0.5}})
+    assert (orpo.dpo.algorithm, orpo.dpo.lambda_orpo) == ("orpo", 0.5)
+    assert parse_run_config({"kind": "dpo"}).dpo.algorithm == "dpo"  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="dpo.algorithm must be one of dpo, orpo, got 'ipo'"):
+        parse_run_config({"kind": "dpo", "dpo": {"algorithm": "ipo"}})
+    with pytest.raises(ConfigError, match="dpo.lambda_orpo"):
+        parse_run_config({"kind": "dpo", "dpo": {"algorithm": "orpo", "lambda_orpo": 0}})

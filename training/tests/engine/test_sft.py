@@ -89,6 +89,23 @@ def test_generate_from_initial_and_final(two_runs: dict[str, Any]) -> None:
     assert generate(run_dir=two_runs["a"].run_dir, checkpoint="final", prompts=[], max_new_tokens=4) == []
 
 
+def test_sampled_generation_is_seeded_and_keeps_a_prompts_draws_together(two_runs: dict[str, Any]) -> None:
+    from training.engine.sampling import SamplingError, generate
+
+    def draw(seed: int) -> list[str]:
+        return generate(run_dir=two_runs["a"].run_dir, checkpoint="initial", prompts=["What is 12 + 34?",
+                        "What is 20 + 25?"], max_new_tokens=16, batch_size=4, samples=3, temperature=1.0,
+                        seed=seed)  # fmt: skip
+
+    first = draw(0)
+    assert len(first) == 6
+    assert draw(0) == first  # the same seed, the same draws
+    assert draw(1) != first
+    assert len(set(first)) > 1  # the untrained model at temperature 1 does not repeat itself
+    with pytest.raises(SamplingError, match="several samples of a prompt need a temperature above 0"):
+        generate(run_dir=two_runs["a"].run_dir, checkpoint="final", prompts=["x"], max_new_tokens=4, samples=2)
+
+
 def test_generate_rejects_unknown_checkpoint(two_runs: dict[str, Any]) -> None:
     from training.engine.sampling import SamplingError, generate
 
