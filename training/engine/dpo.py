@@ -45,8 +45,7 @@ def dpo_metric_names() -> dict[str, tuple[str, int]]:
         "rewards/rejected": "reward_rejected",
         "log_probs/chosen": "logp_chosen",
         "log_probs/rejected": "logp_rejected",
-        "odds_ratio": "odds_ratio",  # ORPO only
-    }
+    }  # not ORPO's odds_ratio: exp of a summed log-odds, infinite in float32 for long completions
     return {f"{_PREFIX}/train/{tunix}": (ours, 0) for tunix, ours in names.items()}
 
 

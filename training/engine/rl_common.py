@@ -8,6 +8,7 @@ parent model and ``--checkpoint final`` the fine-tuned one, with the same code a
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,7 @@ class StepMetrics:
     ``rename`` maps each name kept to the run's metric name and a step offset (GRPO's rollout
     metrics count global steps from 0, its trainer's from 1). ``on_step`` gets a step once a
     scalar two steps later arrives, so late writers have finished it, and the rest at ``flush``.
+    A value that is not finite stops the run with ``TrainingError`` (stored metrics are JSON numbers).
     """
 
     def __init__(
@@ -133,6 +135,8 @@ class StepMetrics:
             return
         name, offset = target
         step = int(step) + offset
+        if not math.isfinite(value):
+            raise TrainingError(f"{name} is {value} at step {step}: training diverged (try a lower learning rate)")
         self.history.setdefault(step, {})[name] = float(value)
         self._emit_until(step - 2)
 

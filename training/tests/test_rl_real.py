@@ -172,5 +172,5 @@ def test_orpo_from_sampled_generations_trains_without_a_reference(sft_run: Train
     child = TrainingRun.objects.get(kind=RunKind.DPO)
     assert child.status == RunStatus.SUCCEEDED and child.training_config["dpo"]["algorithm"] == "orpo"
     values = list(TrainingMetric.objects.filter(run=child).order_by("step").values_list("values", flat=True))
-    assert len(values) == 3 and all({"loss", "odds_ratio", "logp_chosen", "logp_rejected"} <= set(v) for v in values)
+    assert len(values) == 3 and all({"loss", "margin", "logp_chosen", "logp_rejected"} <= set(v) for v in values)
     assert all(v["margin"] == pytest.approx(0.5 * (v["logp_chosen"] - v["logp_rejected"]), rel=1e-4) for v in values)

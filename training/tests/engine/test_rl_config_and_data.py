@@ -177,3 +177,20 @@ def test_dpo_algorithm_is_dpo_or_orpo() -> None:
         parse_run_config({"kind": "dpo", "dpo": {"algorithm": "ipo"}})
     with pytest.raises(ConfigError, match="dpo.lambda_orpo"):
         parse_run_config({"kind": "dpo", "dpo": {"algorithm": "orpo", "lambda_orpo": 0}})
+
+
+def test_step_metrics_keep_finite_scalars_and_stop_on_a_diverged_one() -> None:
+    from training.engine.rl_common import StepMetrics
+    from training.engine.sft import TrainingError
+
+    seen: list[tuple[int, dict[str, float]]] = []
+    metrics = StepMetrics(rename={"dpo/train/loss": ("loss", 0)}, on_step=lambda s, m: seen.append((s, m)),
+                          log_every=1, max_steps=5)  # fmt: skip
+    for step in (1, 2, 3):
+        metrics._listen("dpo/train/loss", 1.0 / step, step=step)
+    metrics._listen("dpo/train/other", float("nan"), step=3)  # not kept: ignored whatever its value
+    assert seen == [(1, {"loss": 1.0})]
+    with pytest.raises(TrainingError, match="loss is nan at step 4: training diverged"):
+        metrics._listen("dpo/train/loss", float("nan"), step=4)
+    metrics.flush()
+    assert [s for s, _ in seen] == [1, 2, 3] and metrics.last("loss") == pytest.approx(1 / 3)
