@@ -1,4 +1,4 @@
-"""Mining preference pairs from the verifiers' verdicts: per prompt, an accepted trace over a rejected one."""
+"""Mining preference pairs from the verifiers' verdicts: per prompt, a better-scored trace over a worse one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tunix_rt.audit import audit_record_many
 from tunix_rt.errors import InvalidInput
 from tunix_rt.models import AuditAction, AuditObjectType
 
-MINING_CRITERIA = ("answer_match", "format_match")
+MINING_CRITERIA = ("answer_match", "format_match", "step_match")
 MINE_LIMIT_MAX = 10_000
 PER_PROMPT_MAX = 16
 _COLUMNS = ("id", "created_at", "prompt", "final_answer", "steps", "meta", "source")
@@ -27,6 +27,8 @@ class MinedPair:
     prompt: str
     chosen_id: uuid.UUID
     rejected_id: uuid.UUID
+    chosen_score: float = 1.0
+    rejected_score: float = 0.0
 
 
 @dataclass
@@ -37,7 +39,24 @@ class MineSummary:
     pairs: list[MinedPair] = field(default_factory=list)
 
 
-def _reason(criteria: str) -> str:
+@dataclass
+class _Candidates:
+    """One prompt's best and worst traces so far, as (score, arrival, id), at most ``keep`` of each."""
+
+    keep: int
+    best: list[tuple[float, int, uuid.UUID]] = field(default_factory=list)
+    worst: list[tuple[float, int, uuid.UUID]] = field(default_factory=list)
+
+    def offer_chosen(self, entry: tuple[float, int, uuid.UUID]) -> None:
+        self.best = sorted([*self.best, entry], key=lambda e: (-e[0], e[1]))[: self.keep]  # oldest first on ties
+
+    def offer_rejected(self, entry: tuple[float, int, uuid.UUID]) -> None:
+        self.worst = sorted([*self.worst, entry], key=lambda e: (e[0], e[1]))[: self.keep]
+
+
+def _reason(criteria: str, pair: MinedPair) -> str:
+    if criteria == "step_match":
+        return f"mined: step_match scores the chosen trace {pair.chosen_score:g} and the other {pair.rejected_score:g}"
     return f"mined: {criteria} accepts the chosen trace and rejects the other"
 
 
@@ -48,20 +67,26 @@ def preferences_mine(
     rejected_source: str | None = None,
     chosen_source: str | None = None,
     per_prompt: int = 1,
+    min_gap: float = 1.0,
     dry_run: bool = False,
     chunk_size: int = 500,
     actor: object = None,
 ) -> MineSummary:
-    """Pairs, per prompt (``prompt_key``), the oldest trace the verifier accepts (score 1) with the
-    oldest it rejects (score 0), optionally only rejected traces from ``rejected_source`` and chosen
-    ones from ``chosen_source``. With ``per_prompt`` above 1, the n-th oldest accepted trace of a
-    prompt is paired with its n-th oldest rejected one, up to that many pairs a prompt, so no trace
-    is in two pairs (the model's own right and wrong samples of one prompt, for on-policy DPO).
+    """Pairs, per prompt (``prompt_key``), the trace the verifier scores highest with the one it
+    scores lowest, when the chosen one's score is at least ``min_gap`` higher; the oldest wins a tie.
 
-    Reads traces in chunks, keeping at most ``per_prompt`` ids of each side per prompt; a trace the
-    verifier cannot judge is counted and skipped. A pair already stored is skipped, so running again
-    adds nothing new for the same traces. At most ``limit`` new pairs, written in one transaction
-    (audited).
+    With the pass/fail verifiers (``answer_match``, ``format_match``) and the default gap of 1 that
+    is an accepted trace (score 1) over a rejected one (score 0). ``step_match`` grades a reasoning
+    by the share of its steps that are right, so a smaller gap pairs the model's better attempt at
+    a question with its worse one even when neither answer is right. ``chosen_source`` and
+    ``rejected_source`` keep only traces with that ``meta.source`` on each side (``model``: the
+    model's own generations). With ``per_prompt`` above 1, the n-th best is paired with the n-th
+    worst, up to that many pairs a prompt while the gap holds; no trace is in two pairs.
+
+    Reads traces in chunks, keeping at most ``per_prompt`` traces of each side per prompt; a trace
+    the verifier cannot judge is counted and skipped. A pair already stored is skipped, so running
+    again adds nothing new for the same traces. At most ``limit`` new pairs, written in one
+    transaction (audited).
     """
     if criteria not in MINING_CRITERIA:
         raise InvalidInput(f"criteria must be one of {', '.join(MINING_CRITERIA)}.", field="criteria")
@@ -69,41 +94,51 @@ def preferences_mine(
         raise InvalidInput(f"limit must be between 1 and {MINE_LIMIT_MAX}.", field="limit")
     if not 1 <= per_prompt <= PER_PROMPT_MAX:
         raise InvalidInput(f"per_prompt must be between 1 and {PER_PROMPT_MAX}.", field="per_prompt")
+    if not 0.0 < min_gap <= 1.0:
+        raise InvalidInput("min_gap must be above 0 and at most 1.", field="min_gap")
     scorer = get_scorer(criteria)
     summary = MineSummary()
     prompts: dict[str, str] = {}
-    accepted: dict[str, list[uuid.UUID]] = defaultdict(list)
-    rejected: dict[str, list[uuid.UUID]] = defaultdict(list)
+    candidates: dict[str, _Candidates] = defaultdict(lambda: _Candidates(keep=per_prompt))
     traces = Trace.objects.only(*_COLUMNS).order_by("created_at", "id")
-    for trace in traces.iterator(chunk_size=chunk_size):
+    for arrival, trace in enumerate(traces.iterator(chunk_size=chunk_size)):
         summary.scanned += 1
         try:
-            score = scorer(trace).score
+            score = float(scorer(trace).score)
         except CannotVerify:
             summary.unverifiable += 1
             continue
         key = prompt_key(trace.prompt)
-        if score >= 1.0 and (chosen_source is None or trace.source == chosen_source):
-            side = accepted[key]
-        elif score <= 0.0 and (rejected_source is None or trace.source == rejected_source):
-            side = rejected[key]
-        else:
-            continue
-        if len(side) < per_prompt:
-            side.append(trace.pk)
-            prompts.setdefault(key, trace.prompt)
-    candidates = [
-        MinedPair(prompt=prompts[key], chosen_id=chosen_id, rejected_id=rejected_id)
-        for key, rejected_ids in rejected.items()
-        for chosen_id, rejected_id in zip(accepted.get(key, ()), rejected_ids, strict=False)
+        prompts.setdefault(key, trace.prompt)
+        entry = (score, arrival, trace.pk)
+        if chosen_source is None or trace.source == chosen_source:
+            candidates[key].offer_chosen(entry)
+        if rejected_source is None or trace.source == rejected_source:
+            candidates[key].offer_rejected(entry)
+    pairs = [
+        MinedPair(prompt=prompts[key], chosen_id=hi[2], rejected_id=lo[2], chosen_score=hi[0], rejected_score=lo[0])
+        for key, found in candidates.items()
+        for hi, lo in _matched(found, min_gap=min_gap)
     ]
-    stored = _stored_pairs(candidates)
-    fresh = [p for p in candidates if (p.chosen_id, p.rejected_id) not in stored]
-    summary.existing = len(candidates) - len(fresh)
+    stored = _stored_pairs(pairs)
+    fresh = [p for p in pairs if (p.chosen_id, p.rejected_id) not in stored]
+    summary.existing = len(pairs) - len(fresh)
     summary.pairs = fresh[:limit]
     if not dry_run and summary.pairs:
         _store(summary.pairs, criteria=criteria, actor=actor)
     return summary
+
+
+def _matched(
+    found: _Candidates, *, min_gap: float
+) -> list[tuple[tuple[float, int, uuid.UUID], tuple[float, int, uuid.UUID]]]:
+    """The n-th best with the n-th worst while the gap holds (a gap above 0 keeps a trace in one pair)."""
+    matched = []
+    for hi, lo in zip(found.best, found.worst, strict=False):
+        if hi[0] - lo[0] < min_gap - 1e-9:
+            break
+        matched.append((hi, lo))
+    return matched
 
 
 def _stored_pairs(candidates: list[MinedPair], chunk: int = 500) -> set[tuple[uuid.UUID, uuid.UUID]]:
@@ -118,7 +153,7 @@ def _stored_pairs(candidates: list[MinedPair], chunk: int = 500) -> set[tuple[uu
 def _store(pairs: list[MinedPair], *, criteria: str, actor: object) -> None:
     user = user_or_none(actor)
     rows = [
-        Preference(prompt=p.prompt, chosen_id=p.chosen_id, rejected_id=p.rejected_id, reason=_reason(criteria),
+        Preference(prompt=p.prompt, chosen_id=p.chosen_id, rejected_id=p.rejected_id, reason=_reason(criteria, p),
                    created_by=user)
         for p in pairs
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from traces.models import Preference, Trace
 from traces.preferences import preference_create
 from traces.tests.factories import TraceFactory
+from traces.verifiers.steps import reference_steps
 from tunix_rt.errors import Conflict, InvalidInput
 from tunix_rt.models import AuditEntry
 from tunix_rt.roles import CURATOR, VIEWER
@@ -150,3 +151,30 @@ def test_deleting_a_trace_deletes_its_preferences() -> None:
     preference_create(chosen_id=good.id, rejected_id=bad.id)
     bad.delete()
     assert not Preference.objects.exists() and Trace.objects.filter(id=good.id).exists()
+
+
+def attempt(right_steps: int, *, answer: str = "16") -> Trace:
+    """A model's attempt at 12 + 34 whose first ``right_steps`` lines are the reference steps."""
+    reference = [line.split(". ", 1)[1] for line in reference_steps("What is 12 + 34?") or []]
+    lines = reference[:right_steps] + ["Ones: 2 + 4 = 7."] * (len(reference) - right_steps)
+    return TraceFactory.create(
+        prompt="What is 12 + 34?", final_answer=answer, meta={"source": "model"},
+        steps=[{"i": i, "type": "generated", "content": line} for i, line in enumerate(lines)],
+    )  # fmt: skip
+
+
+def test_step_match_mining_pairs_a_better_attempt_with_a_worse_one() -> None:
+    best, good, poor, worst = attempt(3, answer="46"), attempt(2), attempt(1), attempt(0)
+    assert mine("--criteria", "step_match").endswith("stored=1")  # the default gap of 1: all steps over none
+    Preference.objects.all().delete()
+    assert mine("--criteria", "step_match", "--min-gap", "0.3", "--per-prompt", "2", "--dry-run").endswith(
+        "would store=2"
+    )
+    assert mine("--criteria", "step_match", "--min-gap", "0.5", "--per-prompt", "2").endswith("stored=1")
+    pair = Preference.objects.get()
+    assert (pair.chosen, pair.rejected) == (best, worst)  # 1 over 0; 2/3 over 1/3 is only 1/3 apart
+    assert pair.reason == "mined: step_match scores the chosen trace 1 and the other 0"
+    assert mine("--criteria", "step_match", "--min-gap", "0.3", "--per-prompt", "2").endswith("existing=1 stored=1")
+    assert Preference.objects.filter(chosen=good, rejected=poor).exists()
+    with pytest.raises(Exception, match="min_gap must be above 0 and at most 1"):
+        mine("--min-gap", "0")

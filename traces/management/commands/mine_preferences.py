@@ -12,8 +12,9 @@ from tunix_rt.commands import add_user_argument, command_user, domain_errors
 
 class Command(BaseCommand):
     help = (
-        "Pair, per prompt, the oldest trace the verifier accepts with the oldest it rejects (or, with "
-        "--per-prompt N, the n-th oldest with the n-th oldest, up to N pairs), and store the pairs as "
+        "Pair, per prompt, the trace the verifier scores highest with the one it scores lowest when the "
+        "gap is at least --min-gap (default 1: an accepted trace over a rejected one; the oldest wins a "
+        "tie), or with --per-prompt N the n-th best with the n-th worst, up to N pairs; store the pairs as "
         "preferences (skipping pairs already stored). --dry-run lists them and stores nothing."
     )
 
@@ -35,6 +36,13 @@ class Command(BaseCommand):
             default=1,
             help=f"up to this many pairs a prompt (1..{PER_PROMPT_MAX}), no trace in two of them",
         )
+        parser.add_argument(
+            "--min-gap",
+            type=float,
+            default=1.0,
+            help="how much higher the chosen trace must score (0 < gap <= 1; default 1: right over wrong); "
+            "with step_match, e.g. 0.1 pairs a better attempt with a worse one",
+        )
         parser.add_argument("--dry-run", action="store_true", help="list the pairs; store nothing")
         add_user_argument(parser)
 
@@ -46,6 +54,7 @@ class Command(BaseCommand):
                 rejected_source=options["rejected_source"],
                 chosen_source=options["chosen_source"],
                 per_prompt=options["per_prompt"],
+                min_gap=options["min_gap"],
                 dry_run=options["dry_run"],
                 actor=command_user(options),
             )
