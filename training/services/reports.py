@@ -15,6 +15,10 @@ def evaluation_report(*, before: EvaluationRun, after: EvaluationRun) -> dict[st
             raise InvalidInput(f"Evaluation {side.id} has not succeeded ({side.status}).", field="before")
     if before.eval_set_id != after.eval_set_id:
         raise InvalidInput("Both evaluations must use the same eval set.", field="after")
+    if before.samples > 1 or after.samples > 1:
+        raise InvalidInput(
+            "A report compares one answer per example; sample each evaluation once (samples 1).", field="after"
+        )
     before_rows = {r.example_id: r for r in before.results.all()}
     changed = []
     for row in after.results.order_by("position"):

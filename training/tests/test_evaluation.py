@@ -104,3 +104,10 @@ def test_report_requires_the_same_eval_set() -> None:
     other = EvaluationRunFactory.create()
     with pytest.raises(InvalidInput, match="same eval set"):
         evaluation.evaluation_report(before=first, after=other)
+
+
+def test_report_refuses_a_sampled_evaluation() -> None:
+    greedy = EvaluationRunFactory.create()
+    sampled = EvaluationRunFactory.create(eval_set=greedy.eval_set, samples=4, temperature=0.8)
+    with pytest.raises(InvalidInput, match="one answer per example"):
+        evaluation.evaluation_report(before=greedy, after=sampled)
