@@ -39,18 +39,21 @@ class MineSummary:
     pairs: list[MinedPair] = field(default_factory=list)
 
 
+_Entry = tuple[float, int, uuid.UUID, str]  # score, arrival order, trace id, the trace's own prompt
+
+
 @dataclass
 class _Candidates:
-    """One prompt's best and worst traces so far, as (score, arrival, id), at most ``keep`` of each."""
+    """One prompt's best and worst traces so far, at most ``keep`` of each."""
 
     keep: int
-    best: list[tuple[float, int, uuid.UUID]] = field(default_factory=list)
-    worst: list[tuple[float, int, uuid.UUID]] = field(default_factory=list)
+    best: list[_Entry] = field(default_factory=list)
+    worst: list[_Entry] = field(default_factory=list)
 
-    def offer_chosen(self, entry: tuple[float, int, uuid.UUID]) -> None:
+    def offer_chosen(self, entry: _Entry) -> None:
         self.best = sorted([*self.best, entry], key=lambda e: (-e[0], e[1]))[: self.keep]  # oldest first on ties
 
-    def offer_rejected(self, entry: tuple[float, int, uuid.UUID]) -> None:
+    def offer_rejected(self, entry: _Entry) -> None:
         self.worst = sorted([*self.worst, entry], key=lambda e: (e[0], e[1]))[: self.keep]
 
 
@@ -74,6 +77,7 @@ def preferences_mine(
 ) -> MineSummary:
     """Pairs, per prompt (``prompt_key``), the trace the verifier scores highest with the one it
     scores lowest, when the chosen one's score is at least ``min_gap`` higher; the oldest wins a tie.
+    A pair's prompt is the chosen trace's.
 
     With the pass/fail verifiers (``answer_match``, ``format_match``) and the default gap of 1 that
     is an accepted trace (score 1) over a rejected one (score 0). ``step_match`` grades a reasoning
@@ -98,7 +102,6 @@ def preferences_mine(
         raise InvalidInput("min_gap must be above 0 and at most 1.", field="min_gap")
     scorer = get_scorer(criteria)
     summary = MineSummary()
-    prompts: dict[str, str] = {}
     candidates: dict[str, _Candidates] = defaultdict(lambda: _Candidates(keep=per_prompt))
     traces = Trace.objects.only(*_COLUMNS).order_by("created_at", "id")
     for arrival, trace in enumerate(traces.iterator(chunk_size=chunk_size)):
@@ -109,15 +112,14 @@ def preferences_mine(
             summary.unverifiable += 1
             continue
         key = prompt_key(trace.prompt)
-        prompts.setdefault(key, trace.prompt)
-        entry = (score, arrival, trace.pk)
+        entry = (score, arrival, trace.pk, trace.prompt)
         if chosen_source is None or trace.source == chosen_source:
             candidates[key].offer_chosen(entry)
         if rejected_source is None or trace.source == rejected_source:
             candidates[key].offer_rejected(entry)
     pairs = [
-        MinedPair(prompt=prompts[key], chosen_id=hi[2], rejected_id=lo[2], chosen_score=hi[0], rejected_score=lo[0])
-        for key, found in candidates.items()
+        MinedPair(prompt=hi[3], chosen_id=hi[2], rejected_id=lo[2], chosen_score=hi[0], rejected_score=lo[0])
+        for found in candidates.values()
         for hi, lo in _matched(found, min_gap=min_gap)
     ]
     stored = _stored_pairs(pairs)
@@ -129,9 +131,7 @@ def preferences_mine(
     return summary
 
 
-def _matched(
-    found: _Candidates, *, min_gap: float
-) -> list[tuple[tuple[float, int, uuid.UUID], tuple[float, int, uuid.UUID]]]:
+def _matched(found: _Candidates, *, min_gap: float) -> list[tuple[_Entry, _Entry]]:
     """The n-th best with the n-th worst while the gap holds (a gap above 0 keeps a trace in one pair)."""
     matched = []
     for hi, lo in zip(found.best, found.worst, strict=False):
