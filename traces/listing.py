@@ -24,14 +24,19 @@ def _tag_names_sql(vendor: str) -> str:
     """Each trace's tag names, comma-joined (tag names cannot hold a comma), as a correlated subquery.
 
     Written once as SQL: Django compiling the same subquery for every page cost more than running it.
+    The aggregate runs only for traces that have a tag: an ``EXISTS`` probe is cheaper than an
+    empty join and aggregate per row (PostgreSQL may answer it from one hashed scan of the links),
+    and most traces carry no tag. NULL for a trace without tags, as the aggregate gives.
     """
     qn = connection.ops.quote_name
     through, tag, trace = Trace.tags.through._meta, Tag._meta, Trace._meta
     joined = "STRING_AGG(g.{name}, ',')" if vendor == "postgresql" else "GROUP_CONCAT(g.{name}, ',')"
+    this = f"{qn(trace.db_table)}.{qn('id')}"
     return (
-        f"(SELECT {joined.format(name=qn('name'))} FROM {qn(through.db_table)} m"  # noqa: S608 (model metadata only)
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {qn(through.db_table)} e WHERE e.{qn('trace_id')} = {this})"  # noqa: S608 (model metadata only)
+        f" THEN (SELECT {joined.format(name=qn('name'))} FROM {qn(through.db_table)} m"
         f" JOIN {qn(tag.db_table)} g ON g.{qn('id')} = m.{qn('tag_id')}"
-        f" WHERE m.{qn('trace_id')} = {qn(trace.db_table)}.{qn('id')})"
+        f" WHERE m.{qn('trace_id')} = {this}) END)"
     )
 
 
@@ -51,7 +56,8 @@ def trace_list() -> QuerySet[Trace, dict[str, Any]]:
 
 @cache
 def _list_sql() -> tuple[str, str, str]:
-    """The unfiltered list's page as SQL: (select, plain tail, deep tail), written once per process.
+    """The unfiltered list's page as SQL, written once per process: (select, order, ids), where
+    ``ids`` selects the ids alone in the same order, for deep offsets.
 
     The same rows as ``trace_list``: PostgreSQL runs it without Django building and compiling the
     queryset for every page, which cost as much as the query itself.
@@ -65,25 +71,33 @@ def _list_sql() -> tuple[str, str, str]:
         f" {_tag_names_sql(connection.vendor)} FROM {trace}"
         f" LEFT OUTER JOIN {user} ON {user}.{qn('id')} = {trace}.{qn('created_by_id')}"
     )
-    plain = f"{order} LIMIT %s OFFSET %s"
-    ids = f"SELECT {qn('id')} FROM {trace} {order.replace(trace + '.', '')} LIMIT %s OFFSET %s"  # noqa: S608
-    return select, plain, f"WHERE {trace}.{qn('id')} IN ({ids}) {order} LIMIT %s"
+    ids = f"SELECT {qn('id')} FROM {trace} {order.replace(trace + '.', '')}"  # noqa: S608
+    return select, order, ids
 
 
 LIST_ROW_KEYS = (*LIST_COLUMNS, "created_by_name", "prompt_excerpt", "tag_names")
 
 
 def trace_list_rows_sql(*, offset: int, count: int, after: tuple[Any, uuid.UUID] | None) -> list[dict[str, Any]]:
-    select, plain, deep = _list_sql()
+    """``count`` rows of the list from ``offset``, or after the cursor's (created_at, id).
+
+    LIMIT and OFFSET are written into the SQL as numbers, as Django's compiler writes them.
+    As parameters, PostgreSQL planned the prepared statement again on every page (its generic
+    plan, not knowing the page size, looked far costlier than a custom one), about a fifth of
+    the query's time; the first page's statement now has no parameter and keeps its plan.
+    """
+    select, order, ids = _list_sql()
     qn = connection.ops.quote_name
     trace = qn(Trace._meta.db_table)
+    limit, skip = int(count), int(offset)
+    params: list[Any] = []
     if after is not None:
-        sql = f"{select} WHERE ({trace}.{qn('created_at')}, {trace}.{qn('id')}) < (%s, %s) {plain}"
-        params: list[Any] = [*after, count, 0]
-    elif offset >= DEFERRED_FROM:
-        sql, params = f"{select} {deep}", [count, offset, count]
+        sql = f"{select} WHERE ({trace}.{qn('created_at')}, {trace}.{qn('id')}) < (%s, %s) {order} LIMIT {limit}"
+        params = [*after]
+    elif skip >= DEFERRED_FROM:
+        sql = f"{select} WHERE {trace}.{qn('id')} IN ({ids} LIMIT {limit} OFFSET {skip}) {order} LIMIT {limit}"
     else:
-        sql, params = f"{select} {plain}", [count, offset]
+        sql = f"{select} {order} LIMIT {limit}" + (f" OFFSET {skip}" if skip else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(LIST_ROW_KEYS, row, strict=True)) for row in cursor.fetchall()]

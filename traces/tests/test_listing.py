@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from traces import listing
 from traces.models import Tag
@@ -60,3 +61,13 @@ def test_a_page_is_one_query(traces: list[Any], django_assert_num_queries: Any) 
         rows = {row["id"]: row for row in listing.trace_list_reader()(offset=0, count=20, after=None)}
     assert sorted(rows[traces[3].id]["tag_names"].split(",")) == ["a", "b"] and rows[traces[7].id]["tag_names"] == "b"
     assert rows[traces[1].id]["created_by_name"] == "alice" and rows[traces[0].id]["created_by_name"] is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL reader runs on PostgreSQL only")
+def test_page_size_and_offset_are_written_into_the_sql(traces: list[Any]) -> None:
+    """So PostgreSQL keeps the plan of a prepared page instead of planning it again per request."""
+    with CaptureQueriesContext(connection) as captured:
+        first = listing.trace_list_rows_sql(offset=0, count=5, after=None)
+        later = listing.trace_list_rows_sql(offset=4, count=5, after=None)
+    assert captured.captured_queries[0]["sql"].endswith("LIMIT 5") and "OFFSET 4" in captured.captured_queries[1]["sql"]
+    assert [row["id"] for row in first[4:]] == [later[0]["id"]]
