@@ -71,6 +71,7 @@ def preferences_mine(
     chosen_source: str | None = None,
     per_prompt: int = 1,
     min_gap: float = 1.0,
+    evaluation_id: str | None = None,
     dry_run: bool = False,
     chunk_size: int = 500,
     actor: object = None,
@@ -86,6 +87,8 @@ def preferences_mine(
     ``rejected_source`` keep only traces with that ``meta.source`` on each side (``model``: the
     model's own generations). With ``per_prompt`` above 1, the n-th best is paired with the n-th
     worst, up to that many pairs a prompt while the gap holds; no trace is in two pairs.
+    ``evaluation_id`` keeps only the generations one evaluation stored (``meta.evaluation_run_id``),
+    so a round of pairs comes from one model's samples.
 
     Reads traces in chunks, keeping at most ``per_prompt`` traces of each side per prompt; a trace
     the verifier cannot judge is counted and skipped. A pair already stored is skipped, so running
@@ -104,6 +107,8 @@ def preferences_mine(
     summary = MineSummary()
     candidates: dict[str, _Candidates] = defaultdict(lambda: _Candidates(keep=per_prompt))
     traces = Trace.objects.only(*_COLUMNS).order_by("created_at", "id")
+    if evaluation_id is not None:
+        traces = traces.filter(meta__evaluation_run_id=_evaluation_key(evaluation_id))
     for arrival, trace in enumerate(traces.iterator(chunk_size=chunk_size)):
         summary.scanned += 1
         try:
@@ -129,6 +134,14 @@ def preferences_mine(
     if not dry_run and summary.pairs:
         _store(summary.pairs, criteria=criteria, actor=actor)
     return summary
+
+
+def _evaluation_key(value: str) -> str:
+    """An evaluation id as its generations' ``meta.evaluation_run_id`` holds it."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidInput(f"{value!r} is not an evaluation id (a UUID).", field="evaluation") from None
 
 
 def _matched(found: _Candidates, *, min_gap: float) -> list[tuple[_Entry, _Entry]]:

@@ -97,6 +97,13 @@ def preference_list() -> QuerySet[Preference]:
     return Preference.objects.select_related("created_by").order_by("-created_at", "-id")
 
 
+def preference_list_of_generations(*, evaluation_id: str) -> QuerySet[Preference]:
+    """Pairs whose two traces are generations one evaluation stored (``meta.evaluation_run_id``)."""
+    return preference_list().filter(
+        chosen__meta__evaluation_run_id=evaluation_id, rejected__meta__evaluation_run_id=evaluation_id
+    )
+
+
 def preference_get(*, preference_id: Any) -> Preference:
     """One pair; a missing or malformed id is ``NotFound``."""
     key = parse_uuid(preference_id, what="Preference")

@@ -193,6 +193,12 @@ class EvaluationRun(BackgroundJob):
     )
     temperature = models.FloatField(default=0.0, help_text="0 generates greedily; above 0 samples.")
     seed = models.PositiveIntegerField(default=0, help_text="Seed of the sampling (unused when greedy).")
+    trained_prompts = models.BooleanField(
+        default=False,
+        help_text="Generates on prompts the run trained on, to collect its own samples as training data "
+        "(an on-policy round of preference pairs): no contamination check, so its accuracy is no held-out "
+        "measure and reports refuse it.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

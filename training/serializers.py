@@ -53,7 +53,9 @@ class TrainingRunSerializer(serializers.Serializer[Any]):
     final_reward = serializers.FloatField(
         allow_null=True, help_text="GRPO: the last logged mean total reward; DPO: the last reward margin."
     )
-    preferences = serializers.CharField(help_text='DPO: "all" or the dataset key of the pairs; "" otherwise.')
+    preferences = serializers.CharField(
+        help_text='DPO: "all", the dataset key of the pairs or "evaluation:<id>"; "" otherwise.'
+    )
     record_count = serializers.IntegerField()
     error = serializers.CharField()
     duration_seconds = serializers.FloatField(allow_null=True)
@@ -91,7 +93,10 @@ class TrainingRunCreateInputSerializer(serializers.Serializer[Any]):
         required=False, help_text="GRPO and DPO: the succeeded run whose final weights to start from."
     )
     preferences = serializers.CharField(
-        max_length=200, required=False, help_text='DPO: "all" pairs, or the key of a dataset whose pairs to use.'
+        max_length=200,
+        required=False,
+        help_text='DPO: "all" pairs, the key of a dataset whose pairs to use, or "evaluation:<id>" '
+        "(the pairs between the generations that evaluation stored).",
     )
     config = TrainingConfigField(
         required=False,
@@ -182,6 +187,11 @@ class EvaluationCreateInputSerializer(serializers.Serializer[Any]):
     )
     temperature = serializers.FloatField(default=0.0, help_text="0 (greedy) .. 2; above 0 samples.")
     seed = serializers.IntegerField(default=0, help_text="Seed of the sampling, for a reproducible draw.")
+    trained_prompts = serializers.BooleanField(
+        default=False,
+        help_text="Generate on prompts the run trained on, to collect its own samples (needs store_traces); "
+        "skips the contamination check, and reports refuse the result.",
+    )
 
 
 class EvaluationResultSerializer(serializers.Serializer[Any]):
@@ -214,6 +224,7 @@ class EvaluationRunSerializer(serializers.Serializer[Any]):
     samples = serializers.IntegerField()
     temperature = serializers.FloatField()
     seed = serializers.IntegerField()
+    trained_prompts = serializers.BooleanField()
     error = serializers.CharField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
 

@@ -178,3 +178,18 @@ def test_step_match_mining_pairs_a_better_attempt_with_a_worse_one() -> None:
     assert Preference.objects.filter(chosen=good, rejected=poor).exists()
     with pytest.raises(Exception, match="min_gap must be above 0 and at most 1"):
         mine("--min-gap", "0")
+
+
+def test_mining_one_evaluations_samples_only() -> None:
+    first, second = "0b7f3c1e-1d2a-4c3b-9e8f-000000000001", "0b7f3c1e-1d2a-4c3b-9e8f-000000000002"
+    made = {
+        run: [TraceFactory.create(prompt="What is 2 + 3?", final_answer=answer,
+                                  meta={"source": "model", "evaluation_run_id": run}) for answer in ("5", "6")]
+        for run in (first, second)
+    }  # fmt: skip
+    arithmetic("5")  # a curated answer, in no evaluation
+    assert mine("--evaluation", second) == "scanned=2 unverifiable=0 existing=0 stored=1"
+    assert Preference.objects.filter(chosen=made[second][0], rejected=made[second][1]).exists()
+    assert mine("--evaluation", second.upper()).endswith("existing=1 stored=0")
+    with pytest.raises(Exception, match="'run-7' is not an evaluation id"):
+        mine("--evaluation", "run-7")

@@ -66,7 +66,7 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     list_select_related = ["eval_set", "training_run"]
     readonly_fields = [
         "id", "status", "training_run", "eval_set", "checkpoint", "samples", "temperature", "seed",
-        "created_at", "started_at", "finished_at",
+        "trained_prompts", "created_at", "started_at", "finished_at",
         "example_count", "accuracy_pct", "format_pct", "categories", "error", "results_link", "creator",
     ]  # fmt: skip
     inlines = [EvaluationResultInline]

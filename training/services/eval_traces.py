@@ -55,7 +55,8 @@ def generation_payload(*, evaluation: EvaluationRun, result: EvaluationResult) -
             "format_ok": result.format_ok,
             "generated_response": result.generated_response[:_TEXT_CHARS],
         }
-        | _sampling_meta(evaluation=evaluation, result=result),
+        | _sampling_meta(evaluation=evaluation, result=result)
+        | ({"trained_prompts": True} if evaluation.trained_prompts else {}),
     }
 
 

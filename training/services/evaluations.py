@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from datasets.selectors import dataset_get, dataset_iter_traces
-from traces.models import Preference
 from traces.prompts import prompt_key
 from traces.verifiers.answers import answers_match, extract_answer, format_ok
 from training import jobs
@@ -26,12 +25,14 @@ from training.models import (
     EvalSet,
     EvaluationResult,
     EvaluationRun,
+    RunKind,
     RunStatus,
     StoreTraces,
     TrainingRun,
 )
 from training.services.eval_traces import evaluation_store_traces
 from training.services.execution import training_stack_ready
+from training.services.rl_runs import run_preference_pairs
 from training.splits import check_not_trained_on
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
@@ -39,7 +40,7 @@ from tunix_rt.errors import InvalidInput
 from tunix_rt.models import AuditAction, AuditObjectType
 
 SHOWN_SHARED = 5
-EVALUATION_OPTIONS = ("checkpoint", "store_traces", "samples", "temperature", "seed")
+EVALUATION_OPTIONS = ("checkpoint", "store_traces", "samples", "temperature", "seed", "trained_prompts")
 SAMPLES_MAX = 16
 TEMPERATURE_MAX = 2.0
 SEED_MAX = 2**31 - 1
@@ -71,15 +72,16 @@ def run_lineage(run: TrainingRun) -> list[TrainingRun]:
 
 def _check_no_shared_prompts(*, run: TrainingRun, eval_set: EvalSet) -> None:
     """The eval set must share no prompt with the run's dataset (or split), nor, for a DPO run on all
-    pairs, with the pairs' prompts."""
+    pairs or one evaluation's, with the pairs' prompts."""
     prompts = eval_set.items.values_list("prompt", flat=True)
     sources: list[tuple[str, list[str]]] = []
     if run.dataset_key:
         shared = shared_prompts(eval_prompts=prompts, dataset_key=run.dataset_key, split=run.split or None)
         sources.append((f"dataset {run.dataset_key!r}", shared))
-    if run.preferences == "all":
+    trained_pairs = run_preference_pairs(run) if run.kind == RunKind.DPO else None
+    if trained_pairs is not None:
         wanted = {prompt_key(p): p for p in prompts}
-        pairs = Preference.objects.values_list("prompt", flat=True).iterator(chunk_size=2000)
+        pairs = trained_pairs.order_by().values_list("prompt", flat=True).iterator(chunk_size=2000)
         sources.append(("the preference pairs", sorted({wanted[k] for p in pairs if (k := prompt_key(p)) in wanted})))
     for label, shared in sources:
         if shared:
@@ -116,6 +118,7 @@ def evaluation_create(
     samples: int = 1,
     temperature: float = 0.0,
     seed: int = 0,
+    trained_prompts: bool = False,
     actor: Any = None,
 ) -> EvaluationRun:
     """Refuses a dry or unfinished run, an eval set drawn from the run's training split, and one that
@@ -123,6 +126,9 @@ def evaluation_create(
 
     ``store_traces`` (``none``, ``wrong``, ``all``): which generations become pending ``model`` traces.
     ``samples`` generations of each item at ``temperature`` (0: one greedy generation), drawn from ``seed``.
+    ``trained_prompts`` lifts the contamination checks to collect the run's own generations on
+    prompts it trained on (the next on-policy round of preference pairs); such an evaluation must
+    store its generations, and its accuracy is no held-out measure.
     """
     if checkpoint not in CheckpointChoice.values:
         raise InvalidInput(f"checkpoint must be one of {', '.join(CheckpointChoice.values)}.", field="checkpoint")
@@ -141,9 +147,16 @@ def evaluation_create(
             f"{', dry run' if training_run.dry_run else ''}).",
             field="training_run_id",
         )
-    for ancestor in run_lineage(training_run):
-        check_not_trained_on(training_run=ancestor, eval_set=eval_set)
-        _check_no_shared_prompts(run=ancestor, eval_set=eval_set)
+    if trained_prompts and store_traces == StoreTraces.NONE:
+        raise InvalidInput(
+            "An evaluation on the run's training prompts only collects its generations: "
+            "store them (store_traces wrong or all).",
+            field="store_traces",
+        )
+    if not trained_prompts:
+        for ancestor in run_lineage(training_run):
+            check_not_trained_on(training_run=ancestor, eval_set=eval_set)
+            _check_no_shared_prompts(run=ancestor, eval_set=eval_set)
     evaluation = EvaluationRun.objects.create(
         training_run=training_run,
         eval_set=eval_set,
@@ -152,6 +165,7 @@ def evaluation_create(
         samples=samples,
         temperature=temperature,
         seed=seed,
+        trained_prompts=trained_prompts,
         example_count=eval_set.item_count * samples,
         created_by=user_or_none(actor),
     )
@@ -164,7 +178,7 @@ def evaluation_create(
 def evaluation_enqueue(
     *, training_run: TrainingRun, eval_set: EvalSet, actor: Any = None, **options: Any
 ) -> EvaluationRun:
-    """``evaluation_create`` (``options``: checkpoint, store_traces, samples, temperature, seed) and a
+    """``evaluation_create`` (``options``: any of ``EVALUATION_OPTIONS``) and a
     worker job, queued when the transaction commits."""
     from training import tasks
 

@@ -19,6 +19,13 @@ def evaluation_report(*, before: EvaluationRun, after: EvaluationRun) -> dict[st
         raise InvalidInput(
             "A report compares one answer per example; sample each evaluation once (samples 1).", field="after"
         )
+    for side in (before, after):
+        if side.trained_prompts:
+            raise InvalidInput(
+                f"Evaluation {side.id} generated on prompts its run trained on (trained_prompts); "
+                "its accuracy is no held-out measure to compare.",
+                field="before" if side is before else "after",
+            )
     before_rows = {r.example_id: r for r in before.results.all()}
     changed = []
     for row in after.results.order_by("position"):

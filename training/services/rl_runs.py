@@ -2,7 +2,8 @@
 
 A GRPO run trains on a dataset's prompts (``prompt_completion`` records plus each trace's
 expected answer from ``traces.verifiers.expected``); a DPO run on preference pairs, all of
-them or the pairs between one dataset's traces, in the ``dpo`` export format. JAX is
+them, the pairs between one dataset's traces or those between one evaluation's stored
+generations (an on-policy round), in the ``dpo`` export format. JAX is
 imported only when a run really trains.
 """
 
@@ -10,23 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from datasets.selectors import dataset_check_split, dataset_get, dataset_iter_traces
 from datasets.services.preferences import preferences_export_lines, preferences_for_export
-from traces.preferences import preference_list
+from traces.models import Preference
+from traces.preferences import preference_list, preference_list_of_generations
 from traces.verifiers.expected import NoExpectedAnswer, expected_answer
 from training.engine.config import GRPORunConfig
 from training.engine.data import DataError
 from training.engine.rl_data import check_grpo_config
 from training.errors import TrainingConfigInvalid
 from training.manifest import git_sha, run_config, run_directory, write_manifest
-from training.models import RunKind, RunStatus, TrainingRun
+from training.models import EvaluationRun, RunKind, RunStatus, TrainingRun
 from training.selectors import training_run_get
 from training.services.configs import preset_path, rl_config_load
 from training.services.execution import Progress, StepCallback, TrainOutcome, run_execute, run_fail
@@ -37,6 +41,7 @@ from tunix_rt.errors import InvalidInput, NotFound
 from tunix_rt.models import AuditAction, AuditObjectType
 
 ALL_PREFERENCES = "all"
+EVALUATION_PREFERENCES = "evaluation:"
 RL_KINDS = (RunKind.GRPO, RunKind.DPO)
 
 
@@ -55,15 +60,41 @@ def _parent(run_id: Any) -> TrainingRun:
 
 
 def _preferences_source(value: str | None) -> tuple[str, Any]:
-    """``all``, or a dataset key whose traces the pairs must both belong to."""
+    """``all``; a dataset key whose traces the pairs must both belong to (returned with it); or
+    ``evaluation:<id>``, the pairs between the generations one evaluation stored."""
     if not value:
-        raise InvalidInput("Name the preference pairs: 'all' or a dataset key.", field="preferences")
+        raise InvalidInput("Name the preference pairs: 'all', a dataset key or evaluation:<id>.", field="preferences")
     if value == ALL_PREFERENCES:
         return value, None
+    if value.startswith(EVALUATION_PREFERENCES):
+        return f"{EVALUATION_PREFERENCES}{_evaluation_id(value)}", None
     try:
         return value, dataset_get(key=value)
     except NotFound as exc:
         raise InvalidInput(exc.message, field="preferences") from None
+
+
+def _evaluation_id(value: str) -> str:
+    given = value.removeprefix(EVALUATION_PREFERENCES)
+    try:
+        key = uuid.UUID(given)
+    except ValueError:
+        key = None
+    if key is None or not EvaluationRun.objects.filter(pk=key).exists():
+        raise InvalidInput(
+            f"No evaluation {given!r}: give evaluation:<id> of an evaluation that stored its generations.",
+            field="preferences",
+        )
+    return str(key)
+
+
+def run_preference_pairs(run: TrainingRun) -> QuerySet[Preference] | None:
+    """The pairs a DPO run trains on, or None when they are a dataset's (``run.dataset_key``)."""
+    if run.preferences == ALL_PREFERENCES:
+        return preference_list()
+    if run.preferences.startswith(EVALUATION_PREFERENCES):
+        return preference_list_of_generations(evaluation_id=run.preferences.removeprefix(EVALUATION_PREFERENCES))
+    return None
 
 
 @transaction.atomic
@@ -134,8 +165,11 @@ def _grpo_records(run: TrainingRun) -> list[dict[str, Any]]:
 
 
 def _dpo_records(run: TrainingRun) -> list[dict[str, Any]]:
-    dataset_key = None if run.preferences == ALL_PREFERENCES else run.preferences
-    pairs = preferences_for_export(preferences=preference_list(), dataset_key=dataset_key)
+    chosen = run_preference_pairs(run)
+    if chosen is None:
+        pairs = preferences_for_export(preferences=preference_list(), dataset_key=run.preferences)
+    else:
+        pairs = preferences_for_export(preferences=chosen)
     return [json.loads(line) for line in preferences_export_lines(preferences=pairs)]
 
 

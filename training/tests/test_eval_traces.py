@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from datasets.models import Dataset
@@ -153,3 +153,28 @@ def test_a_sampled_evaluation_is_bounded(arith_dataset: Dataset) -> None:
     eval_set.item_count = 1_500
     with pytest.raises(InvalidInput, match="1500 item\\(s\\) × 16 samples is 24000 generations"):
         evaluation_create(training_run=trained, eval_set=eval_set, checkpoint="final", samples=16, temperature=1.0)
+
+
+def test_trained_prompts_collects_samples_on_the_runs_own_prompts(
+    arith_dataset: Dataset, api_client: APIClient, fake_engine: Callable[..., None]
+) -> None:
+    trained, name = _two_items()
+    eval_set = EvalSet.objects.get(name=name)
+    EvalItemFactory.create(eval_set=eval_set, example_id="e3", position=2, prompt=Trace.objects.first().prompt)  # type: ignore[union-attr]
+    EvalSet.objects.filter(pk=eval_set.pk).update(item_count=3)
+    fake_engine(outputs=_answers)
+    run = ["evaluate", "--run", str(trained.run_id), "--eval-set", name]
+    with pytest.raises(CommandError, match="Contamination"):
+        call_command(*run, "--store-traces", "all", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="store them"):
+        call_command(*run, "--trained-prompts", stdout=io.StringIO())
+    call_command(*run, "--trained-prompts", "--store-traces", "all", stdout=io.StringIO())
+    evaluation = EvaluationRun.objects.get()
+    assert evaluation.trained_prompts and evaluation.stored_trace_count == 3
+    assert all(t.meta["trained_prompts"] for t in Trace.objects.filter(source="model"))
+    body = {"training_run_id": str(trained.run_id), "eval_set": name, "trained_prompts": True}
+    bad = api_client.post("/api/eval/runs", data=json.dumps(body), content_type="application/json")
+    assert bad.status_code == 400 and "store them" in json.dumps(bad.json()["store_traces"])
+    good = api_client.post("/api/eval/runs", data=json.dumps({**body, "store_traces": "wrong"}),
+                           content_type="application/json")  # fmt: skip
+    assert good.status_code == 202 and good.json()["trained_prompts"] is True

@@ -111,3 +111,11 @@ def test_report_refuses_a_sampled_evaluation() -> None:
     sampled = EvaluationRunFactory.create(eval_set=greedy.eval_set, samples=4, temperature=0.8)
     with pytest.raises(InvalidInput, match="one answer per example"):
         evaluation.evaluation_report(before=greedy, after=sampled)
+
+
+def test_report_refuses_an_evaluation_on_trained_prompts() -> None:
+    held_out = EvaluationRunFactory.create()
+    collected = EvaluationRunFactory.create(eval_set=held_out.eval_set, trained_prompts=True)
+    with pytest.raises(InvalidInput, match="no held-out measure") as refused:
+        evaluation.evaluation_report(before=held_out, after=collected)
+    assert refused.value.field == "after"

@@ -17,7 +17,7 @@ from traces.models import Trace
 from traces.preferences import preference_create
 from traces.services import trace_create
 from training import tasks
-from training.models import RunKind, RunStatus, TrainingMetric, TrainingRun
+from training.models import EvaluationRun, RunKind, RunStatus, TrainingMetric, TrainingRun
 
 pytestmark = pytest.mark.django_db
 GRPO = "training/configs/grpo_tiny.yaml"
@@ -202,3 +202,34 @@ def test_evaluating_a_child_run_checks_the_whole_lineage_for_contamination(
     with pytest.raises(Exception, match=r"shares 1 prompt\(s\) with dataset 'arith-1.0': "):
         evaluation_create(training_run=grandchild, eval_set=parent_only, checkpoint="final")
     assert evaluation_create(training_run=dpo, eval_set=clean, checkpoint="final").status == RunStatus.PENDING
+
+
+def test_train_dpo_on_the_pairs_between_one_evaluations_generations(sft_run: TrainingRun, fake_engine: Any) -> None:
+    from training.services import eval_set_import, evaluation_create
+
+    held_out = eval_set_import(name="held", items=[{"id": "1", "prompt": "What is 1000 + 1?", "expected_answer": "1"}])
+    evaluation = EvaluationRun.objects.create(training_run=sft_run, eval_set=held_out, store_traces="all")
+    _pairs(2)  # pairs of a curated trace over a model's: in no evaluation
+    generations = [
+        trace_create(payload={
+            "trace_version": "1", "prompt": "What is 7 + 5?", "final_answer": answer,
+            "steps": [{"i": 0, "type": "generated", "content": f"7 + 5 = {answer}."}],
+            "meta": {"source": "model", "evaluation_run_id": str(evaluation.id)},
+        })
+        for answer in ("12", "13")
+    ]  # fmt: skip
+    preference_create(chosen_id=generations[0].id, rejected_id=generations[1].id, reason="mined")
+    given = f"evaluation:{str(evaluation.id).upper()}"
+    run("train_dpo", "--from-run", str(sft_run.run_id), "--preferences", given, "--config", DPO)
+    child = TrainingRun.objects.get(kind=RunKind.DPO)
+    assert child.preferences == f"evaluation:{evaluation.id}" and child.record_count == 1
+    assert "What is 7 + 5?" in fake_engine.seen[-1]["records"][0]["prompt"]  # not the curated pairs
+    sampled_again = eval_set_import(
+        name="again", items=[{"id": "1", "prompt": "What is 7 + 5?", "expected_answer": "12"}]
+    )
+    with pytest.raises(Exception, match=r"with the preference pairs \(run .* trained on it\)"):
+        evaluation_create(training_run=child, eval_set=sampled_again, checkpoint="final")
+    assert evaluation_create(training_run=child, eval_set=held_out, checkpoint="final").status == RunStatus.PENDING
+    for bad in ("evaluation:nope", "evaluation:00000000-0000-0000-0000-000000000000"):
+        with pytest.raises(CommandError, match="give evaluation:<id> of an evaluation"):
+            run("train_dpo", "--from-run", str(sft_run.run_id), "--preferences", bad, "--config", DPO)

@@ -43,6 +43,10 @@ class Command(BaseCommand):
             help="how much higher the chosen trace must score (0 < gap <= 1; default 1: right over wrong); "
             "with step_match, e.g. 0.1 pairs a better attempt with a worse one",
         )
+        parser.add_argument(
+            "--evaluation",
+            help="only the generations this evaluation stored (its id): one model's samples for one round",
+        )
         parser.add_argument("--dry-run", action="store_true", help="list the pairs; store nothing")
         add_user_argument(parser)
 
@@ -55,6 +59,7 @@ class Command(BaseCommand):
                 chosen_source=options["chosen_source"],
                 per_prompt=options["per_prompt"],
                 min_gap=options["min_gap"],
+                evaluation_id=options["evaluation"],
                 dry_run=options["dry_run"],
                 actor=command_user(options),
             )

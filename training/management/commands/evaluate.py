@@ -37,6 +37,12 @@ class Command(BaseCommand):
             "--temperature", type=float, default=0.0, help="0 generates greedily (the default); above 0 samples"
         )
         parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+        parser.add_argument(
+            "--trained-prompts",
+            action="store_true",
+            help="allow prompts the run trained on, to collect its own samples for the next round of "
+            "preference pairs (needs --store-traces; no held-out measure)",
+        )
         add_user_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,6 +59,7 @@ class Command(BaseCommand):
                 samples=options["samples"],
                 temperature=options["temperature"],
                 seed=options["seed"],
+                trained_prompts=options["trained_prompts"],
                 actor=command_user(options),
             )
             self.stdout.write(

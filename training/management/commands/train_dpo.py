@@ -18,7 +18,12 @@ class Command(RLCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--preferences", required=True, help="'all', or a dataset key whose pairs to use")
+        parser.add_argument(
+            "--preferences",
+            required=True,
+            help="'all'; a dataset key (pairs between its traces); or evaluation:<id> (pairs between the "
+            "generations that evaluation stored)",
+        )
         self.add_common_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
