@@ -51,14 +51,15 @@ def _seed(server: Server, token: str) -> None:
             server.json("POST", "/api/traces/batch", items[start : start + BATCH], token, 201)
 
 
-def _walk(server: Server, token: str) -> tuple[str | None, list[float]]:
-    """Walks the first ``WALK_ROWS`` traces by ``cursor``: (the last cursor, each page's seconds).
+def _walk(server: Server, token: str) -> tuple[list[str], list[float]]:
+    """Walks the first ``WALK_ROWS`` traces by ``cursor``: (the cursors given out, each page's seconds).
 
     ``_service_round`` walks twice and keeps the second: the first read of freshly written rows
     sets their hint bits (PostgreSQL writes the pages back), a cost of the data's first reader,
     not of the list, and the raw side, run afterwards, finds them set.
     """
     cursor: str | None = None
+    cursors: list[str] = []
     walk: list[float] = []
     for _ in range(WALK_ROWS // 100):
         query = "limit=100" + (f"&cursor={quote(cursor)}" if cursor else "")
@@ -69,7 +70,19 @@ def _walk(server: Server, token: str) -> tuple[str | None, list[float]]:
         cursor = json.loads(answer)["pagination"].get("next_cursor")
         if cursor is None:
             break
-    return cursor, walk
+        cursors.append(cursor)
+    return cursors, walk
+
+
+def _depth_ratio(first: Callable[[], Any], deep: Callable[[], Any]) -> float:
+    """p50 of the deepest cursor page over p50 of the first one, requests alternated so that
+    both meet the same machine (walked in order, early and late pages met different moments)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    first(), deep()
+    for _ in range(LIST_SAMPLES):
+        times[0].append(_timed(first))
+        times[1].append(_timed(deep))
+    return statistics.median(times[1]) / statistics.median(times[0])
 
 
 def _service_round(server: Server, token: str) -> dict[str, float]:
@@ -102,9 +115,12 @@ def _service_round(server: Server, token: str) -> dict[str, float]:
     figures["list10k"] = _p50(list_page("limit=100&offset=10000"))
 
     _walk(server, token)  # unmeasured: see ``_walk``
-    cursor, walk = _walk(server, token)
-    figures["cursor"] = statistics.median(walk) if cursor else float("nan")
-    figures["cursor_depth"] = _depth_ratio(walk) if cursor else float("nan")
+    cursors, walk = _walk(server, token)
+    assert len(cursors) == WALK_ROWS // 100, "the walk ended before WALK_ROWS traces"
+    figures["cursor"] = statistics.median(walk)
+    figures["cursor_depth"] = _depth_ratio(
+        list_page(f"limit=100&cursor={quote(cursors[0])}"), list_page(f"limit=100&cursor={quote(cursors[-2])}")
+    )
 
     memory = PeakMemory(server.worker_pid())
     build = {"dataset_name": "bench", "dataset_version": "old", "filters": {"cohort": "old"}, "limit": 10_000}
@@ -152,17 +168,18 @@ def _raw_round(conn: psycopg.Connection[Any]) -> dict[str, float]:
 
     walk: list[float] = []
     last: tuple[Any, Any] | None = None
+    keyset = LIST_SQL.replace("ORDER BY", "WHERE (created_at, id) < (%s, %s) ORDER BY")
+    afters: list[tuple[Any, Any]] = []
     for _ in range(WALK_ROWS // 100):
         start = time.perf_counter()
-        if last is None:
-            rows = conn.execute(LIST_SQL).fetchall()
-        else:
-            keyset = LIST_SQL.replace("ORDER BY", "WHERE (created_at, id) < (%s, %s) ORDER BY")
-            rows = conn.execute(keyset, last).fetchall()
+        rows = conn.execute(LIST_SQL).fetchall() if last is None else conn.execute(keyset, last).fetchall()
         walk.append(time.perf_counter() - start)
         last = (rows[99][1], rows[99][0])
+        afters.append(last)
     figures["cursor"] = statistics.median(walk)
-    figures["cursor_depth"] = _depth_ratio(walk)
+    figures["cursor_depth"] = _depth_ratio(
+        lambda: conn.execute(keyset, afters[0]).fetchall(), lambda: conn.execute(keyset, afters[-2]).fetchall()
+    )
 
     def build() -> None:
         with conn.transaction():
@@ -218,12 +235,6 @@ ROWS = [
 ]
 
 
-def _depth_ratio(walk: list[float]) -> float:
-    """How much slower the walk's last pages are than its first: p50 of the last 20 pages over
-    p50 of the first 20 (about 1.0 when a deep page costs what the first does)."""
-    return statistics.median(walk[-20:]) / statistics.median(walk[:20])
-
-
 def _show(value: float, unit: str) -> str:
     if unit == "ms":
         return f"{value * 1000:.2f} ms"
@@ -243,7 +254,10 @@ def report(service: list[dict[str, float]], raw: list[dict[str, float]]) -> None
     print(f"| build found | {found:,.0f} of 10,000 | | | all | 0 |")
     print(f"| worker memory growth, build + export | {memory:+.1f} MB | | | < 50 MB | +600 MB |")
     depth = [statistics.median(r["cursor_depth"] for r in side) for side in (service, raw)]
-    print(f"\ncursor walk, p50 of its last 20 pages over its first 20: {depth[0]:.2f} (raw PostgreSQL {depth[1]:.2f})")
+    print(
+        f"\ncursor page at {WALK_ROWS:,} rows deep over the one at 100, alternated, p50: {depth[0]:.2f}"
+        f" (raw PostgreSQL {depth[1]:.2f})"
+    )
 
 
 def main() -> None:
