@@ -28,7 +28,10 @@ class StartFineTuneForm(forms.Form):
     dataset_key = forms.CharField(max_length=200, required=False, help_text="GRPO: the dataset whose prompts to use")
     split = forms.CharField(max_length=32, required=False, help_text="GRPO: that split only (e.g. train)")
     preferences = forms.CharField(
-        max_length=200, required=False, help_text="DPO: 'all' pairs, or a dataset key whose pairs to use"
+        max_length=200,
+        required=False,
+        help_text="DPO: 'all' pairs, a dataset key whose pairs to use, or evaluation:<id> for the pairs "
+        "between one evaluation's stored generations",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
