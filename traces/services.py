@@ -66,12 +66,12 @@ TRACE_COLUMNS = (
 )  # fmt: skip
 
 
-def _trace_row(payload: TracePayload, now: Any, user: Any) -> tuple[Any, ...]:
-    """A new trace's values in ``TRACE_COLUMNS`` order."""
+def _trace_row(payload: TracePayload, now: Any, user: Any, pk: uuid.UUID | None = None) -> tuple[Any, ...]:
+    """A new trace's values in ``TRACE_COLUMNS`` order (a new UUIDv7 unless ``pk`` is given)."""
     steps = clean_steps(payload)
     prompt, final_answer, meta = payload["prompt"], payload["final_answer"], payload.get("meta")
     return (
-        uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
+        pk or uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
         trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer), _source_of(meta),
         PENDING, "", user.pk if user is not None else None,
     )  # fmt: skip
@@ -123,13 +123,18 @@ def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) 
     if not payloads:
         return []
     now, user = timezone.now(), user_or_none(actor)
-    rows = [_trace_row(p, now, user) for p in payloads]
-    index_rows = _BESIDE.submit(trace_index_rows, prompts={row[0]: row[4] for row in rows})
-    insert_rows(Trace, TRACE_COLUMNS, rows)
-    ids = [row[0] for row in rows]
+    ids = [uuid7() for _ in payloads]
+    index_rows = _BESIDE.submit(
+        trace_index_rows, prompts={pk: p["prompt"] for pk, p in zip(ids, payloads, strict=True)}
+    )
+    # Each row is made as COPY sends it, so PostgreSQL stores the first rows while the last are made.
+    rows = (_trace_row(p, now, user, pk) for pk, p in zip(ids, payloads, strict=True))
+    insert_rows(Trace, TRACE_COLUMNS, rows, count=len(ids))
     trace_index_insert(index_rows.result())
     audit_record_many(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=ids)
-    fetched = Trace.objects.filter(id__in=ids).values_list("id", "created_at", "trace_version", "content_hash")
+    fetched = (
+        Trace.objects.filter(id__in=ids).order_by().values_list("id", "created_at", "trace_version", "content_hash")
+    )
     stored = {row[0]: StoredTrace(*row) for row in fetched}
     return [stored[pk] for pk in ids]
 

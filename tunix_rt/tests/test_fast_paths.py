@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from rest_framework.renderers import JSONRenderer
 
-from tunix_rt.db.rows import insert_rows
+from datasets.models import DatasetItem
+from datasets.tests.factories import DatasetFactory
+from traces.models import BAND_COLUMNS, Score, TraceSignature
+from traces.similarity import BANDS
+from traces.tests.factories import TraceFactory
+from tunix_rt.db.rows import _copy_plan, insert_rows
 from tunix_rt.models import AuditEntry
 from tunix_rt.renderers import FastJSONRenderer
 from tunix_rt.validation import load_json
@@ -84,6 +91,67 @@ def test_insert_rows_stores_every_kind_of_value(count: int, django_assert_num_qu
     assert by_name["name 0"] is None
     if count > 1:
         assert by_name["name 1"] == changes[1]
+
+
+@pytest.mark.django_db
+def test_insert_rows_takes_a_generator_with_its_count(django_assert_num_queries: Any) -> None:
+    columns = ("created_at", "actor", "actor_name", "action", "object_type", "object_id", "changes")
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    made: list[int] = []
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for n in range(30):
+            made.append(n)
+            yield (now, None, "", "create", "trace", f"gen-{n}", {"n": n})
+
+    with django_assert_num_queries(1):
+        insert_rows(AuditEntry, columns, rows(), count=30)
+    insert_rows(AuditEntry, columns, ((now, None, "", "create", "trace", f"plain-{n}", None) for n in range(3)))
+    assert made == list(range(30))
+    assert AuditEntry.objects.filter(object_id__startswith="gen-").count() == 30
+    assert AuditEntry.objects.get(object_id="gen-29").changes == {"n": 29}
+    assert AuditEntry.objects.filter(object_id__startswith="plain-").count() == 3
+
+
+@pytest.mark.django_db
+def test_insert_rows_writes_bytes_big_integers_and_uuids_given_as_text() -> None:
+    trace = TraceFactory.create()
+    signature = bytes(range(256)) * 2
+    bands = tuple(2**63 - 1 - n if n % 2 else -(2**63) + n for n in range(BANDS))
+    insert_rows(TraceSignature, ("trace", "minhash", *BAND_COLUMNS), [(str(trace.pk), signature, *bands)])
+    stored = TraceSignature.objects.get(trace=trace)
+    assert bytes(stored.minhash) == signature
+    assert tuple(getattr(stored, column) for column in BAND_COLUMNS) == bands
+    ids = [uuid.uuid4() for _ in range(25)]
+    dataset = DatasetFactory.create()
+    insert_rows(
+        DatasetItem,
+        ("dataset", "trace_id", "position", "split"),
+        [(dataset.pk, str(pk), n, "") for n, pk in enumerate(ids)],
+    )
+    assert (
+        list(DatasetItem.objects.filter(dataset=dataset).order_by("position").values_list("trace_id", flat=True)) == ids
+    )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY runs on PostgreSQL only")
+def test_copy_is_binary_only_where_every_column_type_is_listed() -> None:
+    columns = ("trace", "criteria", "score", "details", "created_at")
+    assert _copy_plan(Score, columns)[1] is None  # a float column: the text format
+    assert _copy_plan(AuditEntry, ("created_at", "actor", "object_id", "changes"))[1] == [
+        "timestamptz", "int4", "varchar", "jsonb",
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_insert_rows_writes_a_table_copy_sends_as_text() -> None:
+    trace, now = TraceFactory.create(), datetime(2026, 12, 4, tzinfo=UTC)
+    rows = [(trace.pk, "c", n / 3, {"k": "tab\there"}, now) for n in range(25)]
+    insert_rows(Score, ("trace", "criteria", "score", "details", "created_at"), rows)
+    assert sorted(Score.objects.filter(trace=trace).values_list("score", flat=True)) == [n / 3 for n in range(25)]
+    assert {tuple(d.items()) for d in Score.objects.filter(trace=trace).values_list("details", flat=True)} == {
+        (("k", "tab\there"),)
+    }
 
 
 @pytest.mark.django_db
