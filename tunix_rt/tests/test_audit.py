@@ -166,3 +166,19 @@ def test_dataset_build_eval_set_and_runs_are_audited(
         ("start", "training_run", run["run_id"]),
         ("cancel", "training_run", run["run_id"]),
     }
+
+
+def test_deleting_a_user_clears_the_references_the_database_does_not_check(api_client: APIClient, user: Any) -> None:
+    """``Trace.created_by`` and ``AuditEntry.actor`` have no database constraint: Django's SET_NULL
+    must still empty them, and the entries keep the name."""
+    created = post(api_client, "/api/traces/batch", [make_payload(n) for n in range(3)]).json()["traces"]
+    ids = [item["id"] for item in created]
+    assert set(Trace.objects.filter(id__in=ids).values_list("created_by", flat=True)) == {user.pk}
+    name = user.username
+    user.delete()
+    assert set(Trace.objects.filter(id__in=ids).values_list("created_by", flat=True)) == {None}
+    entries = AuditEntry.objects.filter(object_id__in=ids)
+    assert entries.count() == 3
+    assert set(entries.values_list("actor", "actor_name")) == {(None, name)}
+    listed = api_client.get("/api/traces?limit=5")
+    assert listed.status_code in {401, 403}  # the token went with its user
