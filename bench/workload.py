@@ -11,7 +11,7 @@ from typing import Any
 
 TRACE_COLUMNS = (
     "id", "created_at", "updated_at", "trace_version", "prompt", "final_answer", "steps", "meta",
-    "step_count", "content_hash", "source", "status", "notes",
+    "step_count", "content_chars", "content_hash", "source", "status", "notes",
 )  # fmt: skip
 LIST_SQL = (
     "SELECT id, created_at, updated_at, trace_version, status, source, step_count, substr(prompt, 1, 120)"
@@ -50,6 +50,8 @@ def raw_row(p: dict[str, Any]) -> tuple[Any, ...]:
     )  # fmt: skip
     return (
         uuid.uuid4(), now, now, p["trace_version"], p["prompt"], p["final_answer"], json.dumps(p["steps"]),
-        json.dumps(p["meta"]), len(p["steps"]), hashlib.sha256(canonical.encode()).hexdigest(),
+        json.dumps(p["meta"]), len(p["steps"]),
+        len(p["prompt"]) + len(p["final_answer"]) + sum(len(step["content"]) for step in p["steps"]),
+        hashlib.sha256(canonical.encode()).hexdigest(),
         p["meta"]["source"], "pending", "",
     )  # fmt: skip

@@ -11,8 +11,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -22,7 +20,7 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.functions import Length, RowNumber, Substr
+from django.db.models.functions import RowNumber, Substr
 
 from traces.diff import trace_diff
 from traces.filters import filter_meta, filter_traces
@@ -192,32 +190,15 @@ def traces_existing_ids(*, trace_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     return set(Trace.objects.filter(id__in=list(trace_ids)).values_list("id", flat=True))
 
 
-class StepContentChars(Func):
-    """Characters of every step's ``content`` in a trace's ``steps`` array, summed in the database."""
-
-    arity = 1
-    output_field = IntegerField()
-    template = (
-        "(SELECT COALESCE(SUM(LENGTH(step.value ->> 'content')), 0) FROM jsonb_array_elements(%(expressions)s) AS step)"
-    )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = (
-            "(SELECT COALESCE(SUM(LENGTH(json_extract(step.value, '$.content'))), 0)"
-            " FROM json_each(%(expressions)s) AS step)"
-        )
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
 def trace_size_totals(*, traces: QuerySet[Trace]) -> dict[str, Any]:
-    """Count, step-count sum, minimum and maximum, and prompt + answer + step content characters of
-    ``traces``, in ONE aggregate query (the steps are never read into Python)."""
+    """Count, step-count sum, minimum and maximum, and prompt + answer + step content characters
+    (``content_chars``) of ``traces``, in ONE aggregate query."""
     return traces.order_by().aggregate(
         count=Count("id"),
         step_sum=Sum("step_count"),
         low=Min("step_count"),
         high=Max("step_count"),
-        chars=Sum(Length("prompt") + Length("final_answer") + StepContentChars("steps")),
+        chars=Sum("content_chars"),
     )
 
 

@@ -50,6 +50,12 @@ def trace_content_hash(*, prompt: str, steps: Sequence[Any], final_answer: str) 
     return hashlib.sha256(canonical).hexdigest()
 
 
+def trace_content_chars(*, prompt: str, steps: Sequence[Any], final_answer: str) -> int:
+    """Characters (code points, as the databases' ``LENGTH`` counts) of the prompt, the answer and
+    every step's content: ``Trace.content_chars``."""
+    return len(prompt) + len(final_answer) + sum(len(step["content"]) for step in steps)
+
+
 def _source_of(meta: dict[str, Any] | None) -> str:
     value = (meta or {}).get("source")
     return value if isinstance(value, str) else ""
@@ -62,7 +68,7 @@ def clean_steps(payload: TracePayload) -> list[dict[str, Any]]:
 PENDING = TraceStatus.PENDING.value  # an enum member's .value costs microseconds on every read
 TRACE_COLUMNS = (
     "id", "created_at", "updated_at", "trace_version", "prompt", "final_answer", "steps", "meta", "step_count",
-    "content_hash", "source", "status", "notes", "created_by",
+    "content_chars", "content_hash", "source", "status", "notes", "created_by",
 )  # fmt: skip
 
 
@@ -70,10 +76,11 @@ def _trace_row(payload: TracePayload, now: Any, user: Any, pk: uuid.UUID | None 
     """A new trace's values in ``TRACE_COLUMNS`` order (a new UUIDv7 unless ``pk`` is given)."""
     steps = clean_steps(payload)
     prompt, final_answer, meta = payload["prompt"], payload["final_answer"], payload.get("meta")
+    chars = trace_content_chars(prompt=prompt, steps=steps, final_answer=final_answer)
+    content_hash = trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer)
     return (
-        pk or uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps),
-        trace_content_hash(prompt=prompt, steps=steps, final_answer=final_answer), _source_of(meta),
-        PENDING, "", user.pk if user is not None else None,
+        pk or uuid7(), now, now, payload["trace_version"], prompt, final_answer, steps, meta, len(steps), chars,
+        content_hash, _source_of(meta), PENDING, "", user.pk if user is not None else None,
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from traces.models import Score, Trace
-from traces.services import trace_content_hash
+from traces.services import trace_content_chars, trace_content_hash
 
 
 def make_payload(n: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -36,6 +36,9 @@ class TraceFactory(DjangoModelFactory[Trace]):
     meta = factory.LazyFunction(lambda: {"source": "factory"})
     source = factory.LazyAttribute(lambda o: (o.meta or {}).get("source", ""))
     step_count = factory.LazyAttribute(lambda o: len(o.steps))
+    content_chars = factory.LazyAttribute(
+        lambda o: trace_content_chars(prompt=o.prompt, steps=o.steps, final_answer=o.final_answer)
+    )
     content_hash = factory.LazyAttribute(
         lambda o: trace_content_hash(prompt=o.prompt, steps=o.steps, final_answer=o.final_answer)
     )

@@ -150,3 +150,16 @@ def test_traces_score_in_chunks() -> None:
     TraceFactory.create_batch(5)
     assert services.traces_score(traces=Trace.objects.all(), chunk_size=2) == services.ScoreSummary(5, 0)
     assert Score.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_content_chars_count_the_prompt_the_answer_and_every_step() -> None:
+    payload: Any = make_payload(7, prompt="Ünïcode?", final_answer="9")
+    created = services.trace_create(payload=payload)
+    batch = services.traces_import_batch(payloads=[make_payload(n) for n in range(3)])  # type: ignore[misc]
+    expected = len("Ünïcode?") + 1 + sum(len(step["content"]) for step in payload["steps"])
+    assert Trace.objects.get(id=created.id).content_chars == expected
+    for stored, n in zip(batch, range(3), strict=True):
+        body = make_payload(n)
+        chars = len(body["prompt"]) + len(body["final_answer"]) + sum(len(s["content"]) for s in body["steps"])
+        assert Trace.objects.get(id=stored.id).content_chars == chars
