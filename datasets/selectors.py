@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from datasets.formats.base import iso_utc
 from datasets.models import Dataset, DatasetExport, DatasetItem
 from traces import selectors as trace_selectors
+from tunix_rt.db.functions import UUIDText
 from tunix_rt.errors import InvalidInput, NotFound
 
 SCHEMA_VERSION = "1.0"
@@ -48,6 +49,12 @@ def dataset_trace_ids(*, dataset: Dataset, split: str | None = None) -> list[uui
     if split is not None:
         items = items.filter(split=split)
     return list(items.values_list("trace_id", flat=True))
+
+
+def dataset_trace_id_texts(*, dataset: Dataset) -> list[str]:
+    """``dataset_trace_ids`` as the ids' canonical text, written by the database (a manifest's ``trace_ids``)."""
+    items = DatasetItem.objects.filter(dataset=dataset).order_by("position")
+    return list(items.values_list(UUIDText("trace_id"), flat=True))
 
 
 def dataset_iter_traces(
@@ -106,9 +113,8 @@ def manifest_path(*, dataset: Dataset) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "datasets" / dataset.key / "manifest.json"
 
 
-def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = None) -> dict[str, Any]:
+def dataset_manifest(*, dataset: Dataset) -> dict[str, Any]:
     """The manifest documented in docs/api.md (Datasets); it never changes."""
-    ids = dataset_trace_ids(dataset=dataset) if trace_ids is None else trace_ids
     parent = dataset.parent_dataset
     return {
         "dataset_key": dataset.key,
@@ -124,7 +130,7 @@ def dataset_manifest(*, dataset: Dataset, trace_ids: list[uuid.UUID] | None = No
         "status": dataset.status_filter or None,
         "tags": dataset.tag_filter,
         "explicit_trace_ids": dataset.explicit_selection,
-        "trace_ids": [str(i) for i in ids],
+        "trace_ids": dataset_trace_id_texts(dataset=dataset),
         "trace_count": dataset.trace_count,
         "stats": dataset.stats,
         "session_id": dataset.session_id,

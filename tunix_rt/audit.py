@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from tunix_rt.db.functions import uuid_text_sql
 from tunix_rt.db.rows import Table, insert_rows
 from tunix_rt.models import AuditEntry
 
@@ -78,15 +79,6 @@ def audit_record_many(
     return len(rows)
 
 
-def _uuid_text(column: str) -> str:
-    """SQL that renders a UUID primary key as its canonical text on either database."""
-    if connection.vendor == "postgresql":
-        return f"CAST({column} AS TEXT)"
-    # SQLite stores Django UUIDs as 32 hex characters.
-    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
-    return " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in parts)
-
-
 def audit_record_selection(
     *, actor: Any, action: str, object_type: str, queryset: QuerySet[Any], changes: dict[str, Any] | None = None
 ) -> None:
@@ -105,9 +97,10 @@ def audit_record_selection(
     changes_sql = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     # Only identifiers and the ORM's own SQL are interpolated; every value is a parameter.
+    object_id = uuid_text_sql("sel._audit_oid", connection.vendor)
     sql = (
         f"INSERT INTO {table} (created_at, actor_id, actor_name, action, object_type, object_id, changes) "  # noqa: S608
-        f"SELECT %s, %s, %s, %s, %s, {_uuid_text('sel._audit_oid')}, {changes_sql} FROM ({inner_sql}) sel"
+        f"SELECT %s, %s, %s, %s, %s, {object_id}, {changes_sql} FROM ({inner_sql}) sel"
     )
     actor_id = fields["actor"].pk if fields["actor"] is not None else None
     encoded = None if changes is None else json.dumps(changes, sort_keys=True)

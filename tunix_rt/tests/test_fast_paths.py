@@ -14,9 +14,10 @@ from rest_framework.renderers import JSONRenderer
 
 from datasets.models import DatasetItem
 from datasets.tests.factories import DatasetFactory
-from traces.models import BAND_COLUMNS, Score, TraceSignature
+from traces.models import BAND_COLUMNS, Score, Trace, TraceSignature
 from traces.similarity import BANDS
 from traces.tests.factories import TraceFactory
+from tunix_rt.db.functions import UUIDText
 from tunix_rt.db.rows import _copy_plan, insert_rows
 from tunix_rt.models import AuditEntry
 from tunix_rt.renderers import FastJSONRenderer
@@ -169,3 +170,10 @@ def test_timestamps_read_back_exactly_in_utc() -> None:
     stored = list(AuditEntry.objects.order_by("object_id").values_list("created_at", flat=True))
     assert stored == moments
     assert all(value.utcoffset() == timedelta(0) for value in stored)
+
+
+@pytest.mark.django_db
+def test_uuid_text_reads_the_canonical_form_on_either_database() -> None:
+    traces = [TraceFactory.create() for _ in range(3)]
+    texts = Trace.objects.order_by("id").values_list(UUIDText("id"), flat=True)
+    assert list(texts) == sorted(str(trace.pk) for trace in traces)
