@@ -18,7 +18,7 @@ def uuid_text_sql(column: str, vendor: str) -> str:
 
 class UUIDText(models.Func):
     """A UUID column read as its canonical text: no ``uuid.UUID`` made per row, nor ``str()`` of it
-    (10,000 of each cost ~10 ms, twice what the database takes to write the text)."""
+    (10,000 ids: ~20 ms read as UUIDs then ``str()``, ~11 ms read as text)."""
 
     arity = 1
     output_field = models.TextField()

@@ -12,7 +12,8 @@ default: pass every column the table needs. Statements are logged like any query
 COPY uses PostgreSQL's binary format when every column has a type listed in
 ``_BINARY_TYPES``: each value travels as the column's own bytes (a UUID as 16 bytes, a
 bytea as itself, a number as 4 or 8 bytes), so neither side writes or parses text for it.
-On a batch import that took a third off the signatures' COPY and a sixth off the traces'.
+In one measurement of 1,000 rows the signatures' COPY went from 15.1 to 11.7 ms, the traces'
+from 40.8 to 32.5 ms.
 The values must then be of the column's Python type (``datetime`` for a timestamp, ``int``
 for an integer): the callers pass what their fields hold, and psycopg refuses anything else.
 """
