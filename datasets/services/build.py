@@ -34,6 +34,7 @@ LIMIT_MAX = 10_000
 DEFAULT_LIMIT = 100
 ID_STREAM_CHUNK = 2_000
 MAX_NAMED_UNKNOWN = 20
+SIZE_TOTALS = ("count", "step_sum", "low", "high", "chars")  # trace_size_totals' keys
 
 
 def _check_name(value: str, field: str, max_length: int) -> None:
@@ -80,32 +81,53 @@ def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed
     return [trace_id for _, trace_id in sorted(ranked)]
 
 
-def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: int) -> int:
+def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: int) -> dict[str, Any]:
     """Makes the ``limit`` newest of ``traces`` the dataset's members in ONE ``INSERT … SELECT``
-    (positions in canonical order: newest first, ``id`` breaking ties); answers how many."""
-    newest = traces.order_by("-created_at", "-id").values_list("id", "created_at")[:limit]
+    (positions in canonical order: newest first, ``id`` breaking ties) and answers their
+    ``trace_size_totals``.
+
+    On PostgreSQL the same statement sums the rows it inserts (``WITH … INSERT``), so the traces
+    are read once; elsewhere an aggregate over the new members follows.
+    """
+    newest = traces.order_by("-created_at", "-id").values_list("id", "created_at", "step_count", "content_chars")
     try:
-        inner_sql, inner_params = newest.query.sql_with_params()
+        inner_sql, inner_params = newest[:limit].query.sql_with_params()
     except EmptyResultSet:
-        return 0
+        return {**dict.fromkeys(SIZE_TOTALS), "count": 0}
     qn = connection.ops.quote_name
     table = qn(DatasetItem._meta.db_table)
     # Only identifiers and the ORM's own SQL are interpolated; every value is a parameter.
-    sql = (
+    insert = (
         f"INSERT INTO {table} ({qn('dataset_id')}, {qn('trace_id')}, {qn('position')}, {qn('split')}) "  # noqa: S608
         f"SELECT %s, picked.{qn('id')}, ROW_NUMBER() OVER (ORDER BY picked.{qn('created_at')} DESC, "
-        f"picked.{qn('id')} DESC) - 1, '' FROM ({inner_sql}) picked"
+        f"picked.{qn('id')} DESC) - 1, '' FROM {{picked}} picked"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (dataset.pk, *inner_params))
-        return int(cursor.rowcount)
+        if connection.vendor != "postgresql":
+            cursor.execute(insert.format(picked=f"({inner_sql})"), (dataset.pk, *inner_params))
+            members = DatasetItem.objects.filter(dataset=dataset).values("trace_id")
+            return trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=members))
+        sums = (
+            f"COUNT(*), SUM(picked.{qn('step_count')}), MIN(picked.{qn('step_count')}),"
+            f" MAX(picked.{qn('step_count')}), SUM(picked.{qn('content_chars')})"
+        )
+        cursor.execute(
+            f"WITH picked AS MATERIALIZED ({inner_sql}), inserted AS ({insert.format(picked='picked')})"  # noqa: S608
+            f" SELECT {sums} FROM picked",
+            (*inner_params, dataset.pk),
+        )
+        return dict(zip(SIZE_TOTALS, cursor.fetchone(), strict=True))
 
 
 def dataset_stats(*, trace_ids: Sequence[uuid.UUID] | QuerySet[Any]) -> dict[str, Any]:
     """Manifest stats (docs/api.md) over the stored traces among ``trace_ids`` (a list, or a query of
     ids), in one aggregate query; averages to 2 decimals."""
     ids = trace_ids if isinstance(trace_ids, QuerySet) else list(trace_ids)
-    totals = trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=ids))
+    return stats_of_totals(trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=ids)))
+
+
+def stats_of_totals(totals: Mapping[str, Any]) -> dict[str, Any]:
+    """Manifest stats from ``trace_size_totals``; averages to 2 decimals."""
     count, steps, chars = totals["count"], totals["step_sum"] or 0, totals["chars"] or 0
     low, high = totals["low"], totals["high"]
     return {
@@ -224,9 +246,10 @@ def dataset_build(
     except IntegrityError:
         raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
     if in_database:
-        dataset.trace_count = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
-        if not dataset.trace_count:
+        totals = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
+        if not totals["count"]:
             raise InvalidInput("No traces match the selection; nothing to build.")
+        dataset.trace_count, dataset.stats = totals["count"], stats_of_totals(totals)
     else:
         split_of = assignment.split_of if assignment is not None else {}
         insert_rows(
@@ -234,8 +257,8 @@ def dataset_build(
             ("dataset", "trace_id", "position", "split"),
             [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
         )
-    # The stats read the members just written, so no id list travels to the database again.
-    dataset.stats = dataset_stats(trace_ids=DatasetItem.objects.filter(dataset=dataset).values("trace_id"))
+        # The stats read the members just written, so no id list travels to the database again.
+        dataset.stats = dataset_stats(trace_ids=DatasetItem.objects.filter(dataset=dataset).values("trace_id"))
     dataset.save(update_fields=["trace_count", "stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from datasets import selectors
 from datasets.models import Dataset
@@ -152,6 +153,35 @@ def test_stats_cover_steps_and_all_characters() -> None:
         "max_step_count": 0,
         "avg_total_chars": 0.0,
     }
+
+
+def test_stats_cover_only_the_selected_traces_and_match_the_written_members(
+    django_assert_num_queries: Any,
+) -> None:
+    """The newest-first build sums its members as it writes them (one statement on PostgreSQL)."""
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    for n, steps in enumerate((1, 4, 2, 3)):
+        TraceFactory.create(
+            created_at=start + dt.timedelta(minutes=n),
+            prompt="p" * (n + 1),
+            final_answer="a",
+            steps=[{"i": i, "type": "t", "content": "xy"} for i in range(steps)],
+            meta={"pick": n != 3},
+        )
+    TraceFactory.create(created_at=start, meta={"pick": False})
+    # The build's savepoint and release (inside the test's transaction), exists, the dataset with its
+    # own savepoint and release, the members (their sums apart, off PostgreSQL), update, audit.
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 10):
+        dataset = build(filters={"pick": True}, limit=2)
+    assert dataset.trace_count == 2
+    assert dataset.stats == {
+        "trace_count": 2,
+        "avg_step_count": 3.0,
+        "min_step_count": 2,
+        "max_step_count": 4,
+        "avg_total_chars": 9.5,
+    }
+    assert dataset_stats(trace_ids=selectors.dataset_trace_ids(dataset=dataset)) == dataset.stats
 
 
 def test_manifest_file_is_written_on_commit(django_capture_on_commit_callbacks: Any) -> None:
