@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 
 from traces.models import Tag, Trace
+from tunix_rt.db.reads import binary_results
 from tunix_rt.pagination import DEFERRED_FROM, Fetch, queryset_fetch
 
 EXCERPT_CHARS = 120
@@ -85,6 +86,7 @@ def trace_list_rows_sql(*, offset: int, count: int, after: tuple[Any, uuid.UUID]
     As parameters, PostgreSQL planned the prepared statement again on every page (its generic
     plan, not knowing the page size, looked far costlier than a custom one), about a fifth of
     the query's time; the first page's statement now has no parameter and keeps its plan.
+    Its results come in binary format (``tunix_rt.db.reads``).
     """
     select, order, ids = _list_sql()
     qn = connection.ops.quote_name
@@ -98,7 +100,7 @@ def trace_list_rows_sql(*, offset: int, count: int, after: tuple[Any, uuid.UUID]
         sql = f"{select} WHERE {trace}.{qn('id')} IN ({ids} LIMIT {limit} OFFSET {skip}) {order} LIMIT {limit}"
     else:
         sql = f"{select} {order} LIMIT {limit}" + (f" OFFSET {skip}" if skip else "")
-    with connection.cursor() as cursor:
+    with binary_results() as cursor:
         cursor.execute(sql, params)
         return [dict(zip(LIST_ROW_KEYS, row, strict=True)) for row in cursor.fetchall()]
 

@@ -18,6 +18,7 @@ from traces.models import BAND_COLUMNS, Score, Trace, TraceSignature
 from traces.similarity import BANDS
 from traces.tests.factories import TraceFactory
 from tunix_rt.db.functions import UUIDText
+from tunix_rt.db.reads import binary_results
 from tunix_rt.db.rows import _copy_plan, insert_rows
 from tunix_rt.models import AuditEntry
 from tunix_rt.renderers import FastJSONRenderer
@@ -177,3 +178,18 @@ def test_uuid_text_reads_the_canonical_form_on_either_database() -> None:
     traces = [TraceFactory.create() for _ in range(3)]
     texts = Trace.objects.order_by("id").values_list(UUIDText("id"), flat=True)
     assert list(texts) == sorted(str(trace.pk) for trace in traces)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="binary results are PostgreSQL's")
+@pytest.mark.django_db
+def test_binary_results_read_what_the_orm_reads(django_assert_num_queries: Any) -> None:
+    moments = [datetime(2026, 11, 23, 23, 31, 0, 123456, tzinfo=UTC), datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)]
+    traces = [TraceFactory.create(created_at=at, prompt="é ✓ 𝛑", step_count=2**31 - 1) for at in moments]
+    columns = ("id", "created_at", "prompt", "step_count", "source")
+    table = connection.ops.quote_name(Trace._meta.db_table)
+    with django_assert_num_queries(1), binary_results() as cursor:  # counted like any query
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY created_at")  # noqa: S608
+        rows = cursor.fetchall()
+    assert rows == list(Trace.objects.order_by("created_at").values_list(*columns))
+    assert [row[0] for row in rows] == [traces[1].id, traces[0].id]
+    assert all(row[1].tzinfo is UTC for row in rows)  # the ORM's own time zone object, so JSON writes "Z"
