@@ -10,7 +10,6 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +28,7 @@ from datasets.serializers import (
     DatasetListOutputSerializer,
     DatasetManifestSerializer,
 )
+from tunix_rt.negotiation import ContentNegotiation
 from tunix_rt.pagination import PageQuerySerializer, page_response
 from tunix_rt.roles import CURATOR
 from tunix_rt.viewsets import ActionSerializersMixin
@@ -51,7 +51,7 @@ class _NoFormatOverride:
     URL_FORMAT_OVERRIDE = None
 
 
-class ExportNegotiation(DefaultContentNegotiation):
+class ExportNegotiation(ContentNegotiation):
     """On the export, ``?format=`` names the export format, not a DRF renderer (URL_FORMAT_OVERRIDE)."""
 
     settings = _NoFormatOverride  # type: ignore[assignment]

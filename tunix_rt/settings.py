@@ -169,6 +169,7 @@ REST_FRAMEWORK = {
         "tunix_rt.renderers.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tunix_rt.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "tunix_rt.schema.AutoSchema",
     "EXCEPTION_HANDLER": "tunix_rt.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
