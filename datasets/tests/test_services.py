@@ -181,6 +181,8 @@ def test_stats_cover_only_the_selected_traces_and_match_the_written_members(
         "max_step_count": 4,
         "avg_total_chars": 9.5,
     }
+    assert Dataset.objects.get(pk=dataset.pk).stats == dataset.stats
+    assert [type(value) for value in dataset.stats.values()] == [int, float, int, int, float]  # no Decimal from SUM
     assert dataset_stats(trace_ids=selectors.dataset_trace_ids(dataset=dataset)) == dataset.stats
 
 
