@@ -23,11 +23,13 @@ from psycopg.pq import Format
 
 @contextmanager
 def binary_results() -> Iterator[CursorWrapper]:
-    """A cursor of the default connection (PostgreSQL) that asks for its results in binary.
+    """A cursor of the default connection that asks PostgreSQL for its results in binary (any
+    other database has one format: the cursor is a plain one there).
 
     The statements still go through Django's cursor, so they are logged and counted like any
     other query.
     """
     with connection.cursor() as cursor:
-        cursor.cursor.format = Format.BINARY
+        if connection.vendor == "postgresql":
+            cursor.cursor.format = Format.BINARY
         yield cursor

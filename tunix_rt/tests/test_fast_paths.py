@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from psycopg.pq import Format
 from rest_framework.renderers import JSONRenderer
 
 from datasets.models import DatasetItem
@@ -180,16 +181,24 @@ def test_uuid_text_reads_the_canonical_form_on_either_database() -> None:
     assert list(texts) == sorted(str(trace.pk) for trace in traces)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="binary results are PostgreSQL's")
 @pytest.mark.django_db
-def test_binary_results_read_what_the_orm_reads(django_assert_num_queries: Any) -> None:
+def test_binary_results_read_what_a_plain_cursor_reads(django_assert_num_queries: Any) -> None:
+    """Binary on PostgreSQL (a plain cursor elsewhere); the same values either way."""
     moments = [datetime(2026, 11, 23, 23, 31, 0, 123456, tzinfo=UTC), datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)]
     traces = [TraceFactory.create(created_at=at, prompt="é ✓ 𝛑", step_count=2**31 - 1) for at in moments]
-    columns = ("id", "created_at", "prompt", "step_count", "source")
     table = connection.ops.quote_name(Trace._meta.db_table)
+    sql = f"SELECT id, created_at, prompt, step_count, source FROM {table} ORDER BY created_at"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        plain = cursor.fetchall()
     with django_assert_num_queries(1), binary_results() as cursor:  # counted like any query
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY created_at")  # noqa: S608
+        cursor.execute(sql)
         rows = cursor.fetchall()
-    assert rows == list(Trace.objects.order_by("created_at").values_list(*columns))
-    assert [row[0] for row in rows] == [traces[1].id, traces[0].id]
-    assert all(row[1].tzinfo is UTC for row in rows)  # the ORM's own time zone object, so JSON writes "Z"
+        binary = connection.vendor == "postgresql" and cursor.cursor.pgresult.fformat(0) == Format.BINARY
+    assert binary == (connection.vendor == "postgresql")
+    assert rows == plain and len(rows) == len(traces)
+    if connection.vendor == "postgresql":
+        assert rows == list(
+            Trace.objects.order_by("created_at").values_list("id", "created_at", "prompt", "step_count", "source")
+        )
+        assert all(row[1].tzinfo is UTC for row in rows)  # the ORM's own time zone object, so JSON writes "Z"
