@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
 from django.test.utils import CaptureQueriesContext
 
 from traces import listing
@@ -71,3 +72,18 @@ def test_page_size_and_offset_are_written_into_the_sql(traces: list[Any]) -> Non
         later = listing.trace_list_rows_sql(offset=4, count=5, after=None)
     assert captured.captured_queries[0]["sql"].endswith("LIMIT 5") and "OFFSET 4" in captured.captured_queries[1]["sql"]
     assert [row["id"] for row in first[4:]] == [later[0]["id"]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL reader runs on PostgreSQL only")
+def test_the_reader_works_with_parameters_bound_on_the_client(
+    traces: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With DATABASE_PREPARED_STATEMENTS off Django's cursors bind on the client, which cannot read
+    binary results: the reader then reads text, and the same rows."""
+    orm = queryset_fetch(listing.trace_list())
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "cursor_factory", ClientBindingCursor)
+    assert _pages(listing.trace_list_rows_sql) == _pages(orm)
+    newest = orm(offset=0, count=2, after=None)[-1]
+    after = (newest["created_at"], newest["id"])
+    assert listing.trace_list_rows_sql(offset=0, count=4, after=after) == orm(offset=0, count=4, after=after)

@@ -9,6 +9,10 @@ median of 300, one process).
 Only for columns whose binary loader gives what Django's text one gives: UUIDs, integers,
 text, booleans and timestamps (in the connection's time zone, which Django keeps at UTC).
 Not ``jsonb``: Django reads it as text and decodes it in the field.
+
+Binary results need parameters bound by the server: with ``DATABASE_PREPARED_STATEMENTS`` off,
+Django's cursors bind them on the client (psycopg's ``ClientCursor``, whose simple-query protocol
+has text results only), and the results come as text.
 """
 
 from __future__ import annotations
@@ -18,18 +22,19 @@ from contextlib import contextmanager
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from psycopg import ClientCursor
 from psycopg.pq import Format
 
 
 @contextmanager
 def binary_results() -> Iterator[CursorWrapper]:
-    """A cursor of the default connection that asks PostgreSQL for its results in binary (any
-    other database has one format: the cursor is a plain one there).
+    """A cursor of the default connection that asks PostgreSQL for its results in binary when it
+    can (a plain cursor otherwise, and on other databases, which have one format).
 
     The statements still go through Django's cursor, so they are logged and counted like any
     other query.
     """
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not isinstance(cursor.cursor, ClientCursor):
             cursor.cursor.format = Format.BINARY
         yield cursor

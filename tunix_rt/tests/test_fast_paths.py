@@ -183,7 +183,7 @@ def test_uuid_text_reads_the_canonical_form_on_either_database() -> None:
 
 @pytest.mark.django_db
 def test_binary_results_read_what_a_plain_cursor_reads(django_assert_num_queries: Any) -> None:
-    """Binary on PostgreSQL (a plain cursor elsewhere); the same values either way."""
+    """Binary on PostgreSQL when it binds parameters (a plain cursor otherwise); the same values either way."""
     moments = [datetime(2026, 11, 23, 23, 31, 0, 123456, tzinfo=UTC), datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)]
     traces = [TraceFactory.create(created_at=at, prompt="é ✓ 𝛑", step_count=2**31 - 1) for at in moments]
     table = connection.ops.quote_name(Trace._meta.db_table)
@@ -195,7 +195,8 @@ def test_binary_results_read_what_a_plain_cursor_reads(django_assert_num_queries
         cursor.execute(sql)
         rows = cursor.fetchall()
         binary = connection.vendor == "postgresql" and cursor.cursor.pgresult.fformat(0) == Format.BINARY
-    assert binary == (connection.vendor == "postgresql")
+    # Binary needs parameters bound by the server (DATABASE_PREPARED_STATEMENTS, on by default).
+    assert binary == (connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True)
     assert rows == plain and len(rows) == len(traces)
     if connection.vendor == "postgresql":
         assert rows == list(
