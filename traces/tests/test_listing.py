@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
+from django.db.backends.postgresql.base import Cursor as ClientBindingCursor  # type: ignore[attr-defined]
 from django.test.utils import CaptureQueriesContext
 
 from traces import listing
