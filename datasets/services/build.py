@@ -105,8 +105,7 @@ def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: i
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(insert.format(picked=f"({inner_sql})"), (dataset.pk, *inner_params))
-            members = DatasetItem.objects.filter(dataset=dataset).values("trace_id")
-            return trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=members))
+            return _members_totals(dataset)
         sums = (
             f"COUNT(*), SUM(picked.{qn('step_count')}), MIN(picked.{qn('step_count')}),"
             f" MAX(picked.{qn('step_count')}), SUM(picked.{qn('content_chars')})"
@@ -117,6 +116,12 @@ def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: i
             (*inner_params, dataset.pk),
         )
         return dict(zip(SIZE_TOTALS, cursor.fetchone(), strict=True))
+
+
+def _members_totals(dataset: Dataset) -> dict[str, Any]:
+    """``trace_size_totals`` of the dataset's members just written: no id list travels to the database again."""
+    members = DatasetItem.objects.filter(dataset=dataset).values("trace_id")
+    return trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=members))
 
 
 def dataset_stats(*, trace_ids: Sequence[uuid.UUID] | QuerySet[Any]) -> dict[str, Any]:
@@ -257,8 +262,7 @@ def dataset_build(
             ("dataset", "trace_id", "position", "split"),
             [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
         )
-        # The stats read the members just written, so no id list travels to the database again.
-        dataset.stats = dataset_stats(trace_ids=DatasetItem.objects.filter(dataset=dataset).values("trace_id"))
+        dataset.stats = stats_of_totals(_members_totals(dataset))
     dataset.save(update_fields=["trace_count", "stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
