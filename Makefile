@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint typecheck pytest fuzz install install-dev install-training test-training bench worker clean
+.PHONY: run serve test lint typecheck pytest fuzz install install-dev install-training test-training bench bench-compare worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ test-training: install-training
 ## make bench: the hot paths over HTTP (gunicorn, 1 worker) against raw PostgreSQL, as ratios (DATABASE_URL=postgres://…)
 bench: install
 	$(BIN)/python bench/run.py --rounds $(or $(ROUNDS),2)
+
+## make bench-compare: the same work side by side with the replaced backend (OLD_BACKEND=…/backend OLD_PYTHON=…/python)
+bench-compare: install
+	$(BIN)/python bench/compare.py --old-backend "$(OLD_BACKEND)" --old-python "$(OLD_PYTHON)" --rounds $(or $(ROUNDS),3)
 
 ## make worker: the background worker that runs queued training and evaluation jobs
 worker: install .env

@@ -58,7 +58,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -68,12 +68,15 @@ class Server:
     """gunicorn with one sync worker and DEBUG off, as `make serve` runs it with WEB_CONCURRENCY=1."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
              "--access-logfile", "/dev/null", "--timeout", "300"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
+        self.await_health()
+
+    def await_health(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -82,7 +85,7 @@ class Server:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("gunicorn did not answer /api/health within 60 s")
+        raise RuntimeError("the server did not answer /api/health within 60 s")
 
     def worker_pid(self) -> int:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
@@ -100,7 +103,7 @@ class Server:
         finally:
             conn.close()
 
-    def json(self, method: str, path: str, payload: Any, token: str, expect: int) -> Any:
+    def json(self, method: str, path: str, payload: Any, token: str | None, expect: int) -> Any:
         status, body = self.request(method, path, json.dumps(payload).encode(), token)
         if status != expect:
             raise RuntimeError(f"{method} {path} answered {status}, not {expect}: {body[:500]!r}")
