@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from harness import PeakMemory, Server, free_port, fresh_database, manage, server_env
+from harness import PeakMemory, Server, free_port, fresh_database, migrated_server, postgres_base_url
 from run import BATCH, BATCHES, SINGLES, _p50, _seed, _timed, raw_build
 from workload import payloads
 
@@ -111,15 +111,9 @@ def _page(server: Server, token: str | None, offset: int) -> Callable[[], Any]:
 
 
 def this_project(database_url: str) -> dict[str, float]:
-    env = server_env(database_url)
-    manage(env, "migrate", "--noinput")
-    token = manage(env, "issue_token", "bench", "--role", "admin")
-    server = Server(env)
-    try:
+    with migrated_server(database_url) as (server, token):
         _seed(server, token)
         figures = measure(server, token)
-    finally:
-        server.stop()
     with psycopg.connect(database_url) as conn:
         raw_build(conn)  # warm, as the server's build met a table its requests had read
         figures["raw_build"] = statistics.median(_timed(lambda: raw_build(conn)) for _ in range(3))
@@ -159,10 +153,7 @@ def main() -> None:
     parser.add_argument("--old-python", required=True, help="the Python of a virtualenv where it is installed")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("bench/compare.py measures PostgreSQL: set DATABASE_URL=postgres://… (any database).")
-    base = url.rsplit("/", 1)[0]
+    base = postgres_base_url("bench/compare.py")
     mine: list[dict[str, float]] = []
     theirs: list[dict[str, float]] = []
     for round_no in range(args.rounds):

@@ -53,6 +53,14 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
+def postgres_base_url(script: str) -> str:
+    """The server part of ``DATABASE_URL`` (without its database), or exit saying why not."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"{script} measures PostgreSQL: set DATABASE_URL=postgres://… (any database on the server).")
+    return url.rsplit("/", 1)[0]
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return done.stdout.strip()
@@ -144,3 +152,16 @@ class PeakMemory:
         self._thread.join()
         self.peak = max(self.peak, rss_bytes(self.pid))
         return self.peak - self.start
+
+
+@contextmanager
+def migrated_server(database_url: str) -> Iterator[tuple[Server, str]]:
+    """This project migrated onto ``database_url`` and served, with an admin token; stopped afterwards."""
+    env = server_env(database_url)
+    manage(env, "migrate", "--noinput")
+    token = manage(env, "issue_token", "bench", "--role", "admin")
+    server = Server(env)
+    try:
+        yield server, token
+    finally:
+        server.stop()

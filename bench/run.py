@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from harness import PeakMemory, Server, fresh_database, manage, server_env
+from harness import PeakMemory, Server, fresh_database, migrated_server, postgres_base_url
 from workload import LIST_SQL, TRACE_COLUMNS, payloads, raw_row
 
 BATCH = 1_000
@@ -266,22 +266,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("make bench measures PostgreSQL: set DATABASE_URL=postgres://… (any database on the server).")
-    base = url.rsplit("/", 1)[0]
+    base = postgres_base_url("make bench")
     service, raw = [], []
     for round_no in range(1, args.rounds + 1):
         with fresh_database(base, f"tunix_bench_{os.getpid()}_{round_no}") as database_url:
-            env = server_env(database_url)
-            manage(env, "migrate", "--noinput")
-            token = manage(env, "issue_token", "bench", "--role", "admin")
-            server = Server(env)
-            try:
+            with migrated_server(database_url) as (server, token):
                 _seed(server, token)
                 service.append(_service_round(server, token))
-            finally:
-                server.stop()
             with psycopg.connect(database_url) as conn:
                 raw.append(_raw_round(conn))
         print(f"round {round_no}: " + ", ".join(f"{k}={v:.4g}" for k, v in service[-1].items()), flush=True)
