@@ -12,10 +12,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from traces.models import Trace, TraceStatus
-from tunix_rt.query import BLANK, StrictFilterSet, UTCDateTimeFilter
-from tunix_rt.validation import query_json_scalar, text_problem
+from tunix_rt.query import BLANK, StrictBooleanFilter, StrictFilterSet, UTCDateTimeFilter
+from tunix_rt.validation import filter_path_problem, query_json_scalar, text_problem
 
-META_PARAM = re.compile(r"^meta__(?P<path>[A-Za-z0-9_\-.]+(?:__[A-Za-z0-9_\-.]+)*)$")
+# One character class, then a split on "__": a pattern of repeated "__"-separated groups whose
+# characters include "_" backtracks exponentially on a near miss.
+META_PARAM = re.compile(r"^meta__(?P<path>[A-Za-z0-9_\-.]+)$")
 
 
 def meta_path_expression(path: list[str]) -> KeyTransform:
@@ -77,7 +79,7 @@ class TraceFilterSet(StrictFilterSet):
     q = django_filters.CharFilter(
         method="filter_text", max_length=1_000, help_text="Text in the prompt or the final answer."
     )
-    has_duplicates = django_filters.BooleanFilter(
+    has_duplicates = StrictBooleanFilter(
         method="filter_has_duplicates",
         help_text="Content (`content_hash`) stored more than once.",
     )
@@ -97,8 +99,11 @@ class TraceFilterSet(StrictFilterSet):
         queryset = super().filter_queryset(queryset)
         for n, param in enumerate(sorted(p for p in self.data if p.startswith("meta__"))):
             match = META_PARAM.match(param)
-            if match is None:
+            if match is None or "" in match["path"].split("__"):
                 raise ValidationError({param: ["Meta keys may use letters, digits, '_', '-' and '.'."]})
+            segments = filter_path_problem(match["path"])
+            if segments:
+                raise ValidationError({param: [segments]})
             raw = self.data[param]
             if raw == "":
                 raise ValidationError({param: [BLANK]})

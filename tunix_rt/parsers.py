@@ -12,7 +12,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from tunix_rt.errors import PayloadTooLarge
-from tunix_rt.validation import load_json
+from tunix_rt.validation import JSONTooDeep, load_json
 
 
 def body_limit(parser_context: Mapping[str, Any] | None) -> int:
@@ -33,8 +33,8 @@ class BoundedJSONParser(JSONParser):
 
     Bytes are counted as they are read, so a missing or understated Content-Length (a
     chunked body) cannot get past the limit. After parsing, NaN, infinities, integers
-    beyond 64 bits, NUL characters and lone surrogates are 400 field errors
-    (``tunix_rt.validation``).
+    beyond 64 bits, NUL characters, lone surrogates and values nested deeper than
+    ``JSON_MAX_DEPTH`` are 400 field errors (``tunix_rt.validation``), found without recursion.
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
@@ -51,8 +51,8 @@ class BoundedJSONParser(JSONParser):
             document, problems = load_json(raw if codecs.lookup(encoding).name == "utf-8" else raw.decode(encoding))
         except UnicodeDecodeError as exc:
             raise ParseError(f"JSON parse error - the body is not valid UTF-8 ({exc.reason}).") from None
-        except RecursionError:
-            raise ParseError("JSON parse error - nesting is too deep.") from None
+        except JSONTooDeep as exc:
+            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
         if problems:

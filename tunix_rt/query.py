@@ -33,6 +33,32 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
+TRUE_WORDS = ("true", "1")
+FALSE_WORDS = ("false", "0")
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``1`` or ``false``/``0`` (any case); any other word is a field error, never "no filter"."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise forms.ValidationError(f'"{value}" is not a boolean; use true or false.', code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """django-filter's BooleanFilter reads an unknown word as "no filter"; this one refuses it."""
+
+    field_class = StrictBooleanField
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """A FilterSet for which ``?name=`` is a 400, not a silently ignored filter."""
 

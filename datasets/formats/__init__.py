@@ -6,12 +6,12 @@ choice, the OpenAPI schema, the command and the admin read this registry.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from datasets.formats import chat, prompt_completion, trace, training_example, tunix_sft
 from datasets.formats.base import ExportFormat, ExportOptions, ExportTrace
 from tunix_rt.errors import InvalidInput
+from tunix_rt.jsontext import dumps
 
 __all__ = ["DEFAULT_FORMAT", "FORMATS", "ExportFormat", "ExportOptions", "format_names", "get_format", "render_line"]
 
@@ -47,6 +47,7 @@ def get_format(name: str) -> ExportFormat:
 
 
 def render_line(fmt: ExportFormat, trace_obj: ExportTrace, options: ExportOptions) -> str:
-    """One JSONL line: keys in the format's order, ``ensure_ascii=False``, ``", "``/``": "`` separators, newline."""
+    """One JSONL line: keys in the format's order, ``ensure_ascii=False``, ``", "``/``": "`` separators, newline;
+    a record of any stored depth encodes."""
     record: dict[str, Any] = fmt.render(trace_obj, options)
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n"
+    return dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n"

@@ -28,6 +28,7 @@ from tunix_rt.db.rows import insert_rows
 from tunix_rt.errors import Conflict, InvalidInput
 from tunix_rt.files import atomic_file
 from tunix_rt.models import AuditAction, AuditObjectType
+from tunix_rt.validation import depth_message, filter_path_problem, too_deep_path
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 LIMIT_MAX = 10_000
@@ -43,9 +44,15 @@ def _check_name(value: str, field: str, max_length: int) -> None:
 
 
 def _check_filters(filters: dict[str, Any]) -> None:
+    deep = too_deep_path(filters, "filters")
+    if deep is not None:
+        raise InvalidInput(depth_message(deep), field="filters")
     for key in filters:
         if not isinstance(key, str) or not key or any(not part for part in key.split("__")):
             raise InvalidInput(f"Filter keys are non-empty meta key paths; got {key!r}.", field="filters")
+        problem = filter_path_problem(key)
+        if problem:
+            raise InvalidInput(f"{problem} ({key[:100]!r})", field="filters")
 
 
 def _unique(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:

@@ -1,9 +1,9 @@
 """``parquet``: the columns ``export_dataset … --output x.parquet`` writes for ``trace`` (or ``chat``).
 
 ``trace`` rows hold ``prompts``, ``trace_steps`` (step contents), ``final_answer`` and
-``metadata``; a step's type is not in that format, so imported steps get the default type
-unless ``metadata.steps`` names them. Null metadata values are dropped: a Parquet struct
-cannot tell a missing key from a null one.
+``metadata``, read as ``traces.importers.exported`` says (``metadata.steps`` gives each step's
+index and type; ``metadata.meta`` the exact ``meta``). In files of the older spread layout, null
+metadata values are dropped: a Parquet struct cannot tell a missing key from a null one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from traces.importers.base import ImportFileError, Parsed, validate_payload
-from traces.importers.chat import from_metadata, parse_conversation, step_list
+from traces.importers.base import ImportFileError, Parsed
+from traces.importers.chat import parse_conversation
+from traces.importers.exported import parse_trace_record, read_metadata
 
 TRACE_COLUMNS = ("prompts", "trace_steps", "final_answer")
 BATCH_ROWS = 500
@@ -48,33 +49,27 @@ def rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ImportFileError(f"Not a readable Parquet file: {exc}") from None
 
 
-def _metadata(value: Any) -> dict[str, Any] | None:
+def _metadata(value: Any) -> tuple[Any, str | None]:
+    """The row's metadata as a dict (a struct, or JSON text from a file whose metadata could not be typed)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
-            return None
-    if not isinstance(value, dict):
-        return None
-    return {key: item for key, item in value.items() if item is not None}
+        except (ValueError, RecursionError):
+            return None, "metadata: expected a struct or a JSON object"
+    if value is not None and not isinstance(value, dict):
+        return None, "metadata: expected a struct or a JSON object"
+    return value, None
 
 
 def parse_row(row: dict[str, Any]) -> Parsed:
-    metadata = _metadata(row.get("metadata"))
-    if row.get("metadata") is not None and metadata is None:
-        return None, "metadata: expected a struct or a JSON object"
+    metadata, error = _metadata(row.get("metadata"))
+    if error is not None:
+        return None, error
     if "messages" in row:
+        exported, error = read_metadata(metadata, drop_nulls=True)
+        if exported is None:
+            return None, error
+        if isinstance(metadata, dict) and not exported.exact:
+            metadata = {key: value for key, value in metadata.items() if value is not None}
         return parse_conversation({"messages": row["messages"], "metadata": metadata})
-    contents = row.get("trace_steps")
-    if not isinstance(contents, list) or not all(isinstance(c, str) for c in contents):
-        return None, "trace_steps: expected a list of strings"
-    version, meta, info = from_metadata(metadata or {})
-    return validate_payload(
-        {
-            "trace_version": version,
-            "prompt": row.get("prompts"),
-            "final_answer": row.get("final_answer"),
-            "steps": step_list(contents, info),
-            "meta": meta or None,
-        }
-    )
+    return parse_trace_record({**row, "metadata": metadata}, drop_nulls=True)

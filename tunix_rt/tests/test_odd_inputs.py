@@ -201,3 +201,110 @@ def test_unreachable_database_is_a_json_503(api_client: APIClient, client: Any, 
             }
         health = api_client.get("/api/health")
         assert health.status_code == 503 and health.json()["status"] == "unhealthy"
+
+
+def deep_text(levels: int, key: str = "a") -> str:
+    """A JSON value of ``levels`` nested objects, as text: built without recursion at any depth."""
+    return f'{{"{key}": ' * levels + "1" + "}" * levels
+
+
+DEEP_DOORS = [
+    ("/api/traces", lambda deep: json.dumps(make_payload(1))[:-1] + ', "meta": ' + deep + "}", "meta"),
+    ("/api/traces/batch", lambda deep: "[" + json.dumps(make_payload(1))[:-1] + ', "meta": ' + deep + "}]", "0"),
+    ("/api/traces/bulk", lambda deep: '{"status": "approved", "filters": {"meta__a": ' + deep + "}}", "filters"),
+    (
+        "/api/datasets/build",
+        lambda deep: '{"dataset_name": "d", "dataset_version": "1", "filters": ' + deep + "}",
+        "filters",
+    ),
+    ("/api/generators/arithmetic/generate", lambda deep: '{"count": ' + deep + "}", "count"),
+    ("/api/training/runs", lambda deep: '{"dataset_key": "x-1", "config": ' + deep + "}", "config"),
+    ("/api/eval/sets", lambda deep: '{"name": "e", "items": [{"id": "1", "category": ' + deep + "}]}", "items"),
+]
+
+
+@pytest.mark.parametrize(("url", "body", "field"), DEEP_DOORS, ids=[door[0] for door in DEEP_DOORS])
+@pytest.mark.parametrize("levels", [65, 489, 931, 1_020, 1_100, 10_000])
+def test_json_nested_past_the_limit_is_400_naming_the_field_at_every_door(
+    api_client: APIClient, url: str, body: Any, field: str, levels: int
+) -> None:
+    response = api_client.post(url, body(deep_text(levels)), content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    message = "nests deeper than 64 levels of objects and arrays."
+    if levels < 1_024:  # the parser reads about 1,000 levels; past that, the document as a whole is refused
+        assert str(response.json()[field][0]).endswith(message)
+    else:
+        assert response.json() == {"non_field_errors": [f"The document {message}"]}
+    assert Trace.objects.count() == 0
+
+
+def test_a_trace_meta_nested_exactly_64_levels_is_stored_and_65_is_not(api_client: APIClient) -> None:
+    at_limit = json.dumps(make_payload(1))[:-1] + ', "meta": ' + deep_text(64) + "}"
+    response = api_client.post("/api/traces", at_limit, content_type="application/json")
+    assert response.status_code == 201
+    stored = Trace.objects.get(id=response.json()["id"]).meta
+    assert json.dumps(stored) == deep_text(64)
+    past = json.dumps(make_payload(2))[:-1] + ', "meta": ' + deep_text(65) + "}"
+    refused = api_client.post("/api/traces", past, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json()["meta"] == ["meta" + ".a" * 64 + " nests deeper than 64 levels of objects and arrays."]
+    assert Trace.objects.count() == 1
+
+
+def meta_param(segments: int) -> str:
+    return "meta__" + "__".join(["a"] * segments)
+
+
+@pytest.mark.parametrize("url", ["/api/traces", "BULK"])
+def test_meta_filter_paths_hold_at_most_8_segments(api_client: APIClient, url: str) -> None:
+    TraceFactory.create(meta={"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 7}}}}}}}})
+
+    def ask(segments: int) -> Any:
+        if url == "BULK":
+            body = {"filters": {meta_param(segments): 7}, "status": "approved"}
+            return post_json(api_client, "/api/traces/bulk", body)
+        return api_client.get(url, {meta_param(segments): "7"})
+
+    assert ask(8).status_code == 200
+    for segments in (9, 155, 1_000):
+        response = ask(segments)
+        assert response.status_code == 400, segments
+        text = json.dumps(response.json())
+        assert "at most 8 segments" in text
+        assert f"has {segments}" in text
+
+
+def test_meta_filter_names_that_nearly_match_are_refused_at_once(api_client: APIClient) -> None:
+    response = api_client.get("/api/traces", {"meta__" + "a__" * 40 + "!": "1"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["meta__" + "a__" * 40 + "!"]
+
+
+def test_dataset_build_filter_paths_hold_at_most_8_segments(api_client: APIClient) -> None:
+    TraceFactory.create(meta={"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 7}}}}}}}})
+    body = {"dataset_name": "seg", "dataset_version": "1", "filters": {"__".join(["a"] * 8): 7}}
+    built = post_json(api_client, "/api/datasets/build", body)
+    assert built.status_code == 201
+    assert built.json()["trace_count"] == 1
+    body = {"dataset_name": "seg", "dataset_version": "2", "filters": {"__".join(["a"] * 9): 7}}
+    refused = post_json(api_client, "/api/datasets/build", body)
+    assert refused.status_code == 400
+    assert "at most 8 segments" in refused.json()["filters"][0]
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "none", "truee"])
+def test_boolean_filters_refuse_unknown_words(api_client: APIClient, value: str) -> None:
+    response = api_client.get("/api/traces", {"has_duplicates": value})
+    assert response.status_code == 400
+    assert response.json() == {"has_duplicates": [f'"{value}" is not a boolean; use true or false.']}
+
+
+def test_boolean_filters_read_true_and_false_in_any_case(api_client: APIClient) -> None:
+    twin = make_payload(1)
+    first = post_json(api_client, "/api/traces", twin).json()["id"]
+    second = post_json(api_client, "/api/traces", twin).json()["id"]
+    lone = post_json(api_client, "/api/traces", make_payload(2)).json()["id"]
+    for word, expected in (("true", {first, second}), ("1", {first, second}), ("FALSE", {lone}), ("0", {lone})):
+        response = api_client.get("/api/traces", {"has_duplicates": word})
+        assert response.status_code == 200
+        assert {row["id"] for row in response.json()["data"]} == expected, word

@@ -61,10 +61,58 @@ def test_unstorable_values_are_field_errors_naming_their_path(body: bytes, field
     assert str(detail[field][0]).startswith(message)
 
 
-def test_body_that_is_not_utf8_or_too_deep_is_a_parse_error() -> None:
+def test_body_that_is_not_utf8_is_a_parse_error_and_one_too_deep_to_parse_a_field_error() -> None:
     with pytest.raises(ParseError, match="not valid UTF-8"):
         BoundedJSONParser().parse(io.BytesIO(b'{"a": "\xff"}'), "application/json", context(1000))
-    with pytest.raises(ParseError, match="too deep"):
+    with pytest.raises(ValidationError) as raised:
         BoundedJSONParser().parse(io.BytesIO(b"[" * 100_000), "application/json", context(200_000))
+    assert raised.value.detail == {
+        "non_field_errors": ["The document nests deeper than 64 levels of objects and arrays."]
+    }
     with pytest.raises(ParseError, match="JSON parse error"):
         BoundedJSONParser().parse(io.BytesIO(b"{"), "application/json", context(1000))
+
+
+def nested(levels: int, leaf: Any = 1) -> Any:
+    """``{"a": {"a": ... leaf}}`` with ``levels`` objects, built without recursion."""
+    value = leaf
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def nested_text(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("levels", [65, 489, 931, 1_023, 1_024, 10_000])
+def test_a_field_nested_past_the_limit_is_a_field_error_at_any_depth(levels: int) -> None:
+    body = ('{"prompt": "p", "meta": ' + nested_text(levels) + "}").encode()
+    with pytest.raises(ValidationError) as raised:
+        BoundedJSONParser().parse(io.BytesIO(body), "application/json", context(len(body)))
+    detail: Any = raised.value.detail
+    if levels < 1_024:  # the parsers read up to about 1,000 levels; past that, the document as a whole
+        assert list(detail) == ["meta"]
+        assert str(detail["meta"][0]).endswith(".a.a nests deeper than 64 levels of objects and arrays.")
+        assert str(detail["meta"][0]).startswith("meta.a.a.a")
+    else:
+        assert detail == {"non_field_errors": ["The document nests deeper than 64 levels of objects and arrays."]}
+
+
+def test_a_field_nested_exactly_to_the_limit_parses_in_a_body_and_in_a_batch() -> None:
+    body = ('{"meta": ' + nested_text(64) + "}").encode()
+    assert BoundedJSONParser().parse(io.BytesIO(body), "application/json", context(len(body))) == {"meta": nested(64)}
+    batch = ('[{"meta": ' + nested_text(64) + "}]").encode()
+    assert BoundedJSONParser().parse(io.BytesIO(batch), "application/json", context(len(batch))) == [
+        {"meta": nested(64)}
+    ]
+
+
+def test_a_batch_item_nested_past_the_limit_is_keyed_by_its_index_even_with_escapes() -> None:
+    deep = '{"meta": ' + nested_text(65) + "}"
+    body = ("[" + '{"meta": {"x": "\\u00e9"}}, ' + deep + "]").encode()
+    with pytest.raises(ValidationError) as raised:
+        BoundedJSONParser().parse(io.BytesIO(body), "application/json", context(len(body)))
+    detail: Any = raised.value.detail
+    assert list(detail) == ["1"]
+    assert str(detail["1"][0]).startswith("[1].meta.a.a")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from datasets.serializers import DatasetBuildInputSerializer
 from datasets.services import dataset_build
 from tunix_rt.commands import add_user_argument, command_user
 from tunix_rt.errors import DomainError
+from tunix_rt.validation import JSONTooDeep, load_json
 
 
 def _filter_pair(text: str) -> tuple[str, Any]:
@@ -21,7 +21,9 @@ def _filter_pair(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise CommandError(f"--filter takes KEY=VALUE, got {text!r}.")
     try:
-        return key, json.loads(raw)
+        return key, load_json(raw)[0]
+    except JSONTooDeep as exc:
+        raise CommandError(f"--filter {key}: {exc}") from None
     except ValueError:
         return key, raw
 
@@ -73,7 +75,7 @@ class Command(BaseCommand):
         filters: dict[str, Any] = {}
         if options["filters"]:
             try:
-                filters = json.loads(options["filters"])
+                filters = load_json(options["filters"])[0]
             except ValueError as exc:
                 raise CommandError(f"--filters is not valid JSON: {exc}") from None
         if isinstance(filters, dict):

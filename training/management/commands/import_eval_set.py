@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from training.serializers import EvalItemInputSerializer
 from training.services import eval_set_import
 from tunix_rt.commands import add_user_argument, command_user, domain_errors
+from tunix_rt.validation import load_json
 
 
 class Command(BaseCommand):
@@ -35,9 +36,12 @@ class Command(BaseCommand):
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                data, problems = load_json(line)
             except ValueError as exc:
                 errors.append(f"line {number}: invalid JSON ({exc})")
+                continue
+            if problems:
+                errors.append(f"line {number}: {json.dumps(problems)}")
                 continue
             serializer = EvalItemInputSerializer(data=data)
             if not isinstance(data, dict) or not serializer.is_valid():
