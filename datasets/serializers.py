@@ -12,7 +12,7 @@ from datasets.formats import DEFAULT_FORMAT, format_names
 from datasets.grouping import grouping_names
 from datasets.models import SelectionStrategy
 from traces.models import TraceStatus
-from tunix_rt.fields import JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
+from tunix_rt.fields import BoundedJSONField, JSONObjectField, StrictCharField, StrictIntegerField, check_json_text
 from tunix_rt.pagination import PaginationSerializer
 from tunix_rt.query import QuerySerializer
 
@@ -58,7 +58,7 @@ class DatasetBuildInputSerializer(serializers.Serializer[Any]):
         max_length=10_000,
         help_text="An explicit selection instead of filters.",
     )
-    splits = serializers.JSONField(
+    splits = BoundedJSONField(
         required=False,
         allow_null=True,
         default=None,

@@ -53,12 +53,39 @@ class ExportFormat:
 
 
 def canonical(value: Any) -> Any:
-    """JSON objects with sorted keys at every depth: PostgreSQL's jsonb does not keep key order, SQLite does."""
+    """JSON objects with sorted keys at every depth: PostgreSQL's jsonb does not keep key order, SQLite does.
+
+    Any stored depth is handled: a value too deep for recursion is rebuilt with an explicit stack.
+    """
+    try:
+        return _canonical(value)
+    except RecursionError:
+        return _canonical_iteratively(value)
+
+
+def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: canonical(value[key]) for key in sorted(value)}
+        return {key: _canonical(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [canonical(item) for item in value]
+        return [_canonical(item) for item in value]
     return value
+
+
+def _canonical_iteratively(value: Any) -> Any:
+    root: list[Any] = [None]
+    work: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while work:
+        source, parent, slot = work.pop()
+        if isinstance(source, dict):
+            copy: Any = dict.fromkeys(sorted(source))
+            work.extend((source[key], copy, key) for key in copy)
+        elif isinstance(source, list):
+            copy = [None] * len(source)
+            work.extend((item, copy, index) for index, item in enumerate(source))
+        else:
+            copy = source
+        parent[slot] = copy
+    return root[0]
 
 
 def iso_utc(value: dt.datetime) -> str:
