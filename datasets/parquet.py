@@ -1,9 +1,10 @@
 """Export records as an Apache Parquet table: one column per top-level field, nested values as Arrow types.
 
-Types are inferred from the records. Where values of one field do not share a type (``meta``
-is free JSON), an object field becomes a struct of its keys, each inferred the same way, and
-anything else that cannot be typed becomes a column of JSON text. The same records always give
-the same table, hence the same bytes from the same pyarrow version.
+Every export format gives each field one JSON type in every record (``metadata.meta``, the free
+JSON, travels as text), so the column types are inferred from the values; a column with no value
+but null is a string column, so files of the same format share one schema. A field whose values
+still cannot be typed becomes a column of JSON text. The same records always give the same table,
+hence the same bytes from the same pyarrow version.
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ def _writable(arrow_type: pa.DataType) -> bool:
     return True
 
 
+def _without_null_types(arrow_type: pa.DataType) -> pa.DataType:
+    """``arrow_type`` with string wherever only nulls were seen (at any depth)."""
+    if pa.types.is_null(arrow_type):
+        return pa.string()
+    if pa.types.is_struct(arrow_type):
+        return pa.struct(
+            [
+                arrow_type.field(n).with_type(_without_null_types(arrow_type.field(n).type))
+                for n in range(arrow_type.num_fields)
+            ]
+        )
+    if pa.types.is_list(arrow_type):
+        return pa.list_(arrow_type.value_field.with_type(_without_null_types(arrow_type.value_type)))
+    return arrow_type
+
+
 def _json_text(values: Sequence[Any]) -> pa.Array:
     return pa.array(
         [None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in values], type=pa.string()
@@ -35,21 +52,15 @@ def _json_text(values: Sequence[Any]) -> pa.Array:
 
 
 def column(values: Sequence[Any]) -> pa.Array:
-    """One Arrow array for ``values`` (``None`` is null): inferred, else a struct of objects, else JSON text."""
+    """One Arrow array for ``values`` (``None`` is null): inferred, with string for all-null parts, else JSON text."""
     try:
         array = pa.array(list(values))
     except _UNTYPEABLE:
-        array = None
-    if array is not None and _writable(array.type):
-        return array
-    objects = [v for v in values if v is not None]
-    if objects and all(isinstance(v, dict) for v in objects):
-        names = list(dict.fromkeys(key for v in objects for key in v))
-        if names and all(isinstance(name, str) for name in names):
-            children = [column([None if v is None else v.get(name) for v in values]) for name in names]
-            mask = pa.array([v is None for v in values], type=pa.bool_())
-            return pa.StructArray.from_arrays(children, names=names, mask=mask)
-    return _json_text(values)
+        return _json_text(values)
+    if not _writable(array.type):
+        return _json_text(values)
+    target = _without_null_types(array.type)
+    return array if target == array.type else array.cast(target)
 
 
 def records_table(records: Sequence[dict[str, Any]]) -> pa.Table:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from traces.verifiers.completion import CONTROL_TOKENS as CONTROL_TOKENS
 from traces.verifiers.completion import clean as clean
 from traces.verifiers.completion import reasoning_completion as reasoning_completion
+from tunix_rt.jsontext import dumps
 
 
 class ExportTrace(Protocol):
@@ -93,11 +94,27 @@ def iso_utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def meta_text(meta: Any) -> str | None:
+    """``meta`` as canonical JSON text (sorted keys, no spaces, UTF-8), or None when it is null.
+
+    Text keeps every value exactly (``{}``, ``[]``, nested nulls, ``1e+20``) and gives readers that
+    infer one type per column (pyarrow, pandas, Hugging Face ``datasets``) a string column.
+    """
+    return None if meta is None else dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def step_info(trace: ExportTrace) -> list[dict[str, Any]]:
+    """Each step's index, type and content length in characters: what rebuilds the steps from a text."""
+    return [{"i": step["i"], "type": step["type"], "chars": len(step["content"])} for step in trace.steps]
+
+
 def metadata(trace: ExportTrace) -> dict[str, Any]:
+    """The fixed keys every format's ``metadata`` holds, each of one type whatever the trace holds."""
     return {
         "created_at": iso_utc(trace.created_at),
         "trace_version": trace.trace_version,
-        **canonical(trace.meta or {}),
+        "steps": step_info(trace),
+        "meta": meta_text(trace.meta),
     }
 
 

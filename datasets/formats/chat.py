@@ -1,7 +1,7 @@
 """``chat``: role/content messages, the conversational shape of TRL and OpenAI-style fine-tuning.
 
-``metadata.steps`` keeps what a conversation cannot hold, each step's index and type, so that
-``import_traces --format chat`` rebuilds the same steps (and the same content hash).
+``metadata.steps`` keeps what a conversation cannot hold, each step's index, type and length, so that
+``import_traces --format chat`` cuts the reasoning into exactly the same steps (and content hash).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:
         messages.append({"role": "system", "content": clean(options.system_prompt)})
     messages.append({"role": "user", "content": clean(trace.prompt)})
     messages.append({"role": "assistant", "content": reasoning_completion(trace)})
-    steps = [{"i": step["i"], "type": step["type"]} for step in trace.steps]
     return {
         "id": str(trace.id),
         "messages": messages,
-        "metadata": {**metadata(trace), "steps": steps, "format": "chat"},
+        "metadata": {**metadata(trace), "format": "chat"},
     }

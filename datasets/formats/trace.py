@@ -1,4 +1,4 @@
-"""``trace``: the stored trace as existing readers expect it."""
+"""``trace``: the stored trace as existing readers expect it; ``metadata.steps`` adds each step's index and type."""
 
 from __future__ import annotations
 

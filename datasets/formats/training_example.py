@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from datasets.formats.base import ExportOptions, ExportTrace, canonical, iso_utc, legacy_response
+from datasets.formats.base import ExportOptions, ExportTrace, legacy_response, metadata
 
 NAMESPACE = uuid.UUID("6f1c1f5e-8a3b-5d0e-9c4a-2b7d3e1f0a91")
 PROMPT_SUFFIX = "\n\nPlease show your reasoning steps."
@@ -21,10 +21,5 @@ def render(trace: ExportTrace, options: ExportOptions) -> dict[str, Any]:
         "id": str(example_id(trace.id)),
         "prompt": trace.prompt + PROMPT_SUFFIX,
         "response": legacy_response(trace),
-        "metadata": {
-            "source_trace_id": str(trace.id),
-            "created_at": iso_utc(trace.created_at),
-            "trace_version": trace.trace_version,
-            **canonical(trace.meta or {}),
-        },
+        "metadata": {"source_trace_id": str(trace.id), **metadata(trace)},
     }

@@ -13,7 +13,9 @@ __all__ = ["IMPORT_FORMATS", "ImportFileError", "ImportFormat", "Parsed", "get_i
 IMPORT_FORMATS: dict[str, ImportFormat] = {
     f.name: f
     for f in (
-        ImportFormat("jsonl", "line", text_lines, jsonl.parse_line, "tunix-rt trace bodies, one per line."),
+        ImportFormat(
+            "jsonl", "line", text_lines, jsonl.parse_line, "tunix-rt trace bodies or a trace export, one per line."
+        ),
         ImportFormat("chat", "line", text_lines, chat.parse_line, "OpenAI/TRL conversations, one per line."),
         ImportFormat("parquet", "row", parquet.rows, parquet.parse_row, "A trace (or chat) export as Parquet."),
     )

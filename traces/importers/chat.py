@@ -1,9 +1,11 @@
 """``chat``: one OpenAI/TRL conversation per line, ``{"messages": [...], "metadata": {...}}``.
 
 The user turn is the prompt; the assistant turn is ``<reasoning>…</reasoning><answer>…</answer>``
-or a ``Reasoning:``/``Answer:`` text, whose numbered lines become the steps; system turns go to
-``meta.system_prompt``. ``metadata.steps`` (written by the ``chat`` export) restores each step's
-index and type, so an exported dataset imports back with the same content hashes.
+or a ``Reasoning:``/``Answer:`` text. ``metadata`` as the ``chat`` export writes it (``traces.importers.exported``)
+gives the trace's own ``trace_version`` and ``meta``, and ``metadata.steps`` each step's index, type and
+length, so the reasoning is cut at exact offsets and an exported dataset imports back unchanged; a
+system turn is then the export's option, not the trace's, and is left out. Without it (a conversation
+from elsewhere), numbered lines start the steps and system turns go to ``meta.system_prompt``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ import re
 from typing import Any
 
 from traces.importers.base import Parsed, validate_payload
+from traces.importers.exported import Exported, read_metadata, steps_from_contents, trace_version_of
 from traces.importers.jsonl import load_json
 
-DEFAULT_TRACE_VERSION = "1.0"
-DEFAULT_STEP_TYPE = "reasoning"
-EXPORT_ONLY_KEYS = ("created_at", "trace_version", "format", "steps")
 ROLES = ("system", "user", "assistant")
 TAGGED = re.compile(r"\s*<reasoning>(.*?)</reasoning>\s*<answer>(.*)</answer>\s*", re.DOTALL)
 NUMBERED = re.compile(r"(\d+)\. ")
@@ -55,23 +55,30 @@ def numbered_steps(reasoning: str) -> list[str]:
     return ([head] if head else []) + steps
 
 
-def step_list(contents: list[str], info: Any) -> list[dict[str, Any]]:
-    """Steps with the exported indices and types when ``info`` describes exactly these steps, else 0.. and a default."""
-    usable = (
-        isinstance(info, list)
-        and len(info) == len(contents)
-        and all(isinstance(s, dict) and isinstance(s.get("i"), int) and isinstance(s.get("type"), str) for s in info)
+def exact_parts(content: str, info: list[dict[str, Any]]) -> tuple[list[str], str] | None:
+    """``(step contents, answer)`` cut from a ``chat`` export's assistant turn at the lengths ``info`` gives
+    (``<reasoning>1. …\n2. …</reasoning>\n<answer>…</answer>``), or None when the text is not that shape."""
+    head, middle, tail = "<reasoning>", "</reasoning>\n<answer>", "</answer>"
+    if not content.startswith(head) or not content.endswith(tail):
+        return None
+    at, contents = len(head), []
+    for n, step in enumerate(info, start=1):
+        prefix = ("\n" if n > 1 else "") + f"{n}. "
+        if not content.startswith(prefix, at):
+            return None
+        at += len(prefix)
+        contents.append(content[at : at + step["chars"]])
+        at += step["chars"]
+    if not content.startswith(middle, at) or at + len(middle) > len(content) - len(tail):
+        return None
+    return contents, content[at + len(middle) : len(content) - len(tail)]
+
+
+def _has_lengths(exported: Exported) -> bool:
+    steps = exported.steps
+    return steps is not None and all(
+        isinstance(s.get("chars"), int) and not isinstance(s.get("chars"), bool) and s["chars"] >= 0 for s in steps
     )
-    if usable:
-        return [{"i": s["i"], "type": s["type"], "content": c} for s, c in zip(info, contents, strict=True)]
-    return [{"i": n, "type": DEFAULT_STEP_TYPE, "content": c} for n, c in enumerate(contents)]
-
-
-def from_metadata(metadata: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
-    """``(trace_version, meta, step info)``: the export's own keys are taken out of ``metadata``."""
-    version = metadata.get("trace_version")
-    meta = {key: value for key, value in metadata.items() if key not in EXPORT_ONLY_KEYS}
-    return version if isinstance(version, str) and version else DEFAULT_TRACE_VERSION, meta, metadata.get("steps")
 
 
 def conversation_body(data: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -90,22 +97,40 @@ def conversation_body(data: Any) -> tuple[dict[str, Any] | None, str | None]:
         turns[message["role"]].append(message["content"])
     if len(turns["user"]) != 1 or len(turns["assistant"]) != 1:
         return None, "expected exactly one user turn and one assistant turn"
-    parts = split_assistant(turns["assistant"][0])
-    if parts is None:
-        return None, "the assistant turn has neither <reasoning>…</reasoning><answer>…</answer> nor Reasoning:/Answer:"
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return None, "metadata: expected an object"
-    version, meta, info = from_metadata(metadata or {})
-    if turns["system"]:
-        meta["system_prompt"] = "\n\n".join(turns["system"])
-    reasoning, answer = parts
+    exported, error = read_metadata(metadata)
+    if exported is None:
+        return None, error
+    assistant = turns["assistant"][0]
+    if exported.exact and _has_lengths(exported):
+        exact = exact_parts(assistant, exported.steps or [])
+        if exact is None:
+            return None, (
+                "the assistant turn does not hold the steps metadata.steps describes "
+                "(edited, or control tokens removed by the export)"
+            )
+        contents, answer = exact
+    else:
+        parts = split_assistant(assistant)
+        if parts is None:
+            return None, (
+                "the assistant turn has neither <reasoning>…</reasoning><answer>…</answer> nor Reasoning:/Answer:"
+            )
+        contents, answer = numbered_steps(parts[0]), parts[1]
+    steps, error = steps_from_contents(contents, exported.steps)
+    if steps is None:
+        return None, error
+    meta = exported.meta
+    if turns["system"] and not exported.exact:
+        meta = {**(meta or {}), "system_prompt": "\n\n".join(turns["system"])}
     body = {
-        "trace_version": version,
+        "trace_version": trace_version_of(exported),
         "prompt": turns["user"][0],
         "final_answer": answer,
-        "steps": step_list(numbered_steps(reasoning), info),
-        "meta": meta or None,
+        "steps": steps,
+        "meta": meta,
     }
     return body, None
 

@@ -1,10 +1,12 @@
-"""``jsonl``: tunix-rt's own trace bodies, one per line, as ``POST /api/traces`` takes them."""
+"""``jsonl``: tunix-rt's own trace bodies, one per line, as ``POST /api/traces`` takes them, or the lines
+of a ``trace`` export (``prompts``, ``trace_steps``, ``final_answer``, ``metadata``)."""
 
 from __future__ import annotations
 
 import json
 
 from traces.importers.base import Parsed, validate_payload
+from traces.importers.exported import is_trace_record, parse_trace_record
 from tunix_rt.validation import JSON_MAX_DEPTH
 
 
@@ -24,4 +26,6 @@ def parse_line(text: str) -> Parsed:
     data, error = load_json(text)
     if error is not None:
         return None, error
+    if is_trace_record(data):
+        return parse_trace_record(data)  # type: ignore[arg-type]
     return validate_payload(data)

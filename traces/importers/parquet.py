@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from traces.importers.base import ImportFileError, Parsed
 from traces.importers.chat import parse_conversation
-from traces.importers.exported import parse_trace_record, read_metadata
+from traces.importers.exported import is_fixed_layout, parse_trace_record
 
 TRACE_COLUMNS = ("prompts", "trace_steps", "final_answer")
 BATCH_ROWS = 500
@@ -66,10 +66,7 @@ def parse_row(row: dict[str, Any]) -> Parsed:
     if error is not None:
         return None, error
     if "messages" in row:
-        exported, error = read_metadata(metadata, drop_nulls=True)
-        if exported is None:
-            return None, error
-        if isinstance(metadata, dict) and not exported.exact:
+        if isinstance(metadata, dict) and not is_fixed_layout(metadata):
             metadata = {key: value for key, value in metadata.items() if value is not None}
         return parse_conversation({"messages": row["messages"], "metadata": metadata})
     return parse_trace_record({**row, "metadata": metadata}, drop_nulls=True)

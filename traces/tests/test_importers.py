@@ -58,7 +58,7 @@ def test_numbered_lines_in_sequence_start_steps() -> None:
     assert numbered_steps("no numbers\nat all") == ["no numbers\nat all"]
 
 
-def test_metadata_restores_versions_types_and_meta_and_system_turns_go_to_meta() -> None:
+def test_spread_metadata_of_older_exports_restores_versions_types_and_meta_and_system_turns_go_to_meta() -> None:
     data = conversation(
         metadata={
             "created_at": "2025-01-02T03:04:05Z",
@@ -76,9 +76,60 @@ def test_metadata_restores_versions_types_and_meta_and_system_turns_go_to_meta()
     assert payload["meta"] == {"source": "chat-file", "system_prompt": "Be brief."}
 
 
-def test_step_metadata_that_does_not_fit_is_ignored() -> None:
-    payload, _ = parse_conversation(conversation(metadata={"steps": [{"i": 0, "type": "only-one"}]}))
-    assert payload is not None and [s["type"] for s in payload["steps"]] == ["reasoning", "reasoning"]
+def test_step_metadata_that_does_not_fit_is_an_error_not_a_guess() -> None:
+    payload, error = parse_conversation(conversation(metadata={"steps": [{"i": 0, "type": "only-one"}]}))
+    assert payload is None and error == "metadata.steps describes 1 step(s) but the record holds 2"
+
+
+def fixed_metadata(meta: Any, steps: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    text = None if meta is None else json.dumps(meta, sort_keys=True, separators=(",", ":"))
+    return {"created_at": "2025-01-02T03:04:05Z", "trace_version": "2.1", "steps": steps, "meta": text, **extra}
+
+
+def test_fixed_metadata_cuts_steps_at_their_lengths_and_keeps_meta_exactly() -> None:
+    contents = ["Multiply:\n2. not a step", "1. Add:"]
+    assistant = "<reasoning>1. Multiply:\n2. not a step\n2. 1. Add:</reasoning>\n<answer> 14\n</answer>"
+    steps = [{"i": 3, "type": "parse", "chars": len(contents[0])}, {"i": 7, "type": "compute", "chars": 7}]
+    meta: dict[str, Any] = {"trace_version": "9.9", "format": None, "steps": {}, "created_at": [], "meta": {"x": 1e20}}
+    data = conversation(assistant, metadata=fixed_metadata(meta, steps, format="chat"))
+    data["messages"].insert(0, {"role": "system", "content": "Be brief."})
+    payload, error = parse_conversation(data)
+    assert error is None and payload is not None
+    assert payload["trace_version"] == "2.1" and payload["final_answer"] == " 14\n"
+    assert payload["steps"] == [
+        {"i": 3, "type": "parse", "content": "Multiply:\n2. not a step"},
+        {"i": 7, "type": "compute", "content": "1. Add:"},
+    ]
+    assert payload["meta"] == meta and isinstance(payload["meta"]["meta"]["x"], float)
+    empty: dict[str, Any] | None
+    for empty in ({}, None):
+        payload, _ = parse_conversation(conversation(metadata=fixed_metadata(empty, [])))
+        assert payload is None
+    two = [{"i": 0, "type": "a", "chars": 21}, {"i": 1, "type": "b", "chars": 17}]
+    for empty in ({}, None):
+        payload, error = parse_conversation(conversation(metadata=fixed_metadata(empty, two)))
+        assert error is None and payload is not None and payload["meta"] == empty
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (fixed_metadata({}, [{"i": 0, "type": "a", "chars": 21}, {"i": 1, "type": "b", "chars": 16}]),
+         "does not hold the steps metadata.steps describes"),
+        (fixed_metadata({}, [{"i": 0, "type": "a", "chars": 21}]), "does not hold the steps"),
+        ({**fixed_metadata({}, []), "meta": "[1]"}, "metadata.meta: expected the JSON text of an object, or null"),
+        ({**fixed_metadata({}, []), "meta": "{"}, "metadata.meta: expected the JSON text"),
+        ({**fixed_metadata({}, []), "steps": "two"}, "metadata.steps: expected a list"),
+        ({**fixed_metadata({}, []), "trace_version": 2}, "metadata.trace_version: expected a string"),
+        (fixed_metadata({"n": 2**64}, [{"i": 0, "type": "a", "chars": 21}, {"i": 1, "type": "b", "chars": 17}]),
+         "meta.n is an integer outside the signed 64-bit range"),
+        (fixed_metadata({"n": float("nan")}, [{"i": 0, "type": "a", "chars": 21}, {"i": 1, "type": "b", "chars": 17}]),
+         "meta.n is not a finite number"),
+    ],
+)  # fmt: skip
+def test_fixed_metadata_that_does_not_fit_is_an_error(metadata: dict[str, Any], message: str) -> None:
+    payload, error = parse_conversation(conversation(metadata=metadata))
+    assert payload is None and error is not None and message in error
 
 
 @pytest.mark.parametrize(

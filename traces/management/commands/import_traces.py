@@ -22,8 +22,9 @@ MAX_REPORTED = 50
 
 class Command(BaseCommand):
     help = (
-        "Import reasoning traces from PATH ('-' reads stdin): --format jsonl (tunix-rt traces, one per line; "
-        "the default), chat (OpenAI/TRL conversations, one per line) or parquet (a trace or chat export). "
+        "Import reasoning traces from PATH ('-' reads stdin): --format jsonl (tunix-rt traces or a trace "
+        "export, one per line; the default), chat (OpenAI/TRL conversations, one per line) or parquet "
+        "(a trace or chat export). "
         "Bad lines or rows are reported by number and nothing is stored unless --skip-invalid."
     )
 
