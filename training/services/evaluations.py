@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from datasets.selectors import dataset_get, dataset_iter_traces
 from traces.prompts import prompt_key
@@ -191,7 +190,9 @@ def evaluation_enqueue(
 
 @transaction.atomic
 def evaluation_cancel(*, evaluation: EvaluationRun, actor: Any = None) -> EvaluationRun:
-    jobs.job_cancel(evaluation)
+    """A pending evaluation is cancelled and never starts; a running one stores nothing and stays cancelled.
+    ``InvalidInput`` when it had already finished."""
+    jobs.job_cancel(job=evaluation)
     audit_record(
         actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.EVALUATION_RUN, object_id=evaluation.id
     )
@@ -229,8 +230,9 @@ def aggregate(results: Sequence[EvaluationResult]) -> tuple[float, float, dict[s
 
 def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
     """Generates with Tunix's Sampler (greedy, or ``samples`` draws per item), scores every generation,
-    stores results and aggregates."""
-    if not jobs.job_start(evaluation, precondition=training_stack_ready, on_reaped=record_reaped_job):
+    stores results and aggregates; an evaluation cancelled before its claim never generates, and one
+    cancelled while it generates stores nothing and stays cancelled."""
+    if not jobs.job_start(job=evaluation, precondition=training_stack_ready, on_reaped=record_reaped_job):
         return evaluation
     run = evaluation.training_run
     items = list(evaluation.eval_set.items.order_by("position"))
@@ -250,7 +252,7 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
                 seed=evaluation.seed,
             )
     except Exception as exc:
-        jobs.job_fail(evaluation, f"{exc.__class__.__name__}: {exc}")
+        jobs.job_fail(job=evaluation, message=f"{exc.__class__.__name__}: {exc}")
         if isinstance(exc, (RuntimeError, ValueError, OSError, MemoryError)):
             return evaluation
         raise
@@ -259,7 +261,8 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
 
 @transaction.atomic
 def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outputs: Sequence[str]) -> EvaluationRun:
-    """One result per generation, in item order with an item's samples together (``metadata.sample``)."""
+    """One result per generation, in item order with an item's samples together (``metadata.sample``),
+    stored only when the evaluation is still running as it finishes (all in one transaction)."""
     samples = evaluation.samples
     drawn = [(item, s) for item in items for s in range(samples)]
     results = [
@@ -277,17 +280,18 @@ def _store_results(*, evaluation: EvaluationRun, items: Sequence[EvalItem], outp
         )
         for n, ((item, s), output) in enumerate(zip(drawn, outputs, strict=True))
     ]
-    EvaluationResult.objects.bulk_create(results)
-    stored = evaluation_store_traces(evaluation=evaluation, results=results, actor=evaluation.created_by)
     accuracy, format_rate, per_category = aggregate(results)
-    EvaluationRun.objects.filter(pk=evaluation.pk, status=RunStatus.RUNNING).update(
-        status=RunStatus.SUCCEEDED,
+    finished = jobs.job_finish(
+        job=evaluation,
         accuracy=accuracy,
         format_rate=format_rate,
         per_category=per_category,
         example_count=len(results),
-        stored_trace_count=stored,
-        finished_at=timezone.now(),
     )
-    evaluation.refresh_from_db()
+    if not finished:
+        return evaluation
+    EvaluationResult.objects.bulk_create(results)
+    stored = evaluation_store_traces(evaluation=evaluation, results=results, actor=evaluation.created_by)
+    EvaluationRun.objects.filter(pk=evaluation.pk).update(stored_trace_count=stored)
+    evaluation.stored_trace_count = stored
     return evaluation

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.errors import TrainingStackUnavailable
 from training.manifest import METRICS, record_reaped_job, write_manifest
 from training.models import RunStatus, TrainingMetric, TrainingRun
+from tunix_rt.errors import DomainError
 
 StepCallback = Callable[[int, dict[str, float]], None]
 Progress = Callable[[int, dict[str, float]], None]
@@ -46,7 +48,9 @@ def training_stack_ready() -> None:
 
 
 def run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
-    jobs.job_fail(run, message)
+    """Fails a pending or running run with ``message``; one that had already ended (cancelled) keeps its
+    state. Either way ``run`` and its manifest show what is stored."""
+    jobs.job_fail(job=run, message=message)
     write_manifest(run)
     return run
 
@@ -86,33 +90,37 @@ def run_execute(
 ) -> TrainingRun:
     """Claims ``run`` and calls ``train(run, on_step)``; every failure ends as ``failed`` with the reason.
 
-    Not atomic on purpose: metrics are committed while the run trains so progress is visible.
+    A run that is not pending when claimed is never trained, and its manifest is left to whoever changed
+    its state; one cancelled while it trains stops at its next logged step and stays cancelled whatever
+    the training then does. Not atomic on purpose: metrics are committed while the run trains so
+    progress is visible.
     """
     from training.engine.sft import TrainingError
 
     try:
-        if not jobs.job_start(run, precondition=training_stack_ready, on_reaped=record_reaped_job):
-            return run
-    finally:
+        started = jobs.job_start(job=run, precondition=training_stack_ready, on_reaped=record_reaped_job)
+    except DomainError:
         write_manifest(run)
+        raise
+    if not started:
+        return run
+    write_manifest(run)
     try:
         with jobs.heartbeat(run), open(Path(run.artifacts_path) / METRICS, "a", encoding="utf-8") as log:
             outcome = train(run, lambda step, metrics: record_step(run, step, metrics, log, progress))
     except RunCancelled:
         run.refresh_from_db()
+        write_manifest(run)
         return run
     except (TrainingError, ConfigError, MemoryError) as exc:
         return run_fail(run=run, message=str(exc) or exc.__class__.__name__)
     except Exception as exc:
         run_fail(run=run, message=f"{exc.__class__.__name__}: {exc}")
         raise
-    # A run cancelled during its last steps stays cancelled.
-    updates: dict[str, object] = {"steps": outcome.steps, "final_loss": outcome.final_loss}
+    updates: dict[str, Any] = {"steps": outcome.steps, "final_loss": outcome.final_loss}
     if outcome.final_reward is not None:
         updates["final_reward"] = outcome.final_reward
-    TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.SUCCEEDED, finished_at=timezone.now(), **updates
-    )
-    run.refresh_from_db()
+    if not jobs.job_finish(job=run, **updates):
+        run.refresh_from_db()
     write_manifest(run)
     return run

@@ -18,13 +18,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from datasets.selectors import dataset_check_split, dataset_get, dataset_iter_traces
 from datasets.services.preferences import preferences_export_lines, preferences_for_export
 from traces.models import Preference
 from traces.preferences import preference_list, preference_list_of_generations
 from traces.verifiers.expected import NoExpectedAnswer, expected_answer
+from training import jobs
 from training.engine.config import GRPORunConfig
 from training.engine.data import DataError
 from training.engine.rl_data import check_grpo_config
@@ -192,10 +192,7 @@ def rl_run_dry_run(*, run: TrainingRun) -> TrainingRun:
     except DataError as exc:
         run_fail(run=run, message=str(exc))
         raise InvalidInput(str(exc), field="dataset" if run.kind == RunKind.GRPO else "preferences") from None
-    run.record_count = len(records)
-    run.status = RunStatus.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["record_count", "status", "finished_at"])
+    jobs.job_finish(job=run, dry_run=True, record_count=len(records))
     write_manifest(run)
     return run
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from datasets.selectors import dataset_check_split, dataset_get
 from datasets.services import dataset_export_lines
@@ -21,7 +20,7 @@ from training import jobs
 from training.engine.config import ConfigError, parse_config
 from training.errors import TrainingConfigInvalid
 from training.manifest import git_sha, record_reaped_job, run_config, run_directory, write_manifest
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
 from training.services.execution import (
     Progress,
@@ -102,12 +101,10 @@ def training_run_dry_run(*, run: TrainingRun) -> TrainingRun:
     """Checks that the dataset exports and is not empty; imports no JAX."""
     count = sum(1 for _ in training_records(run=run))
     if count == 0:
-        training_run_fail(run=run, message=f"Dataset {run.dataset_key} exports no records.")
-        raise InvalidInput(run.error, field="dataset")
-    run.record_count = count
-    run.status = RunStatus.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save(update_fields=["record_count", "status", "finished_at"])
+        message = f"Dataset {run.dataset_key} exports no records."
+        training_run_fail(run=run, message=message)
+        raise InvalidInput(message, field="dataset")
+    jobs.job_finish(job=run, dry_run=True, record_count=count)
     write_manifest(run)
     return run
 
@@ -118,8 +115,9 @@ def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
 
 @transaction.atomic
 def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
-    """A pending run is cancelled at once; a running one stops at its next logged step."""
-    jobs.job_cancel(run)
+    """A pending run is cancelled and never starts; a running one stops at its next logged step and stays
+    cancelled. ``InvalidInput`` when the run had already finished."""
+    jobs.job_cancel(job=run)
     audit_record(actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
     write_manifest(run)
     return run
