@@ -38,8 +38,10 @@ run: install .env
 	$(BIN)/python manage.py load_demo_data
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## make serve: migrate, then serve with gunicorn (WEB_CONCURRENCY workers, default 2) on HOST:PORT
+## make serve: production settings or nothing (the environment, no .env; DEBUG off; a 50+ character SECRET_KEY), migrate, then gunicorn (WEB_CONCURRENCY workers, default 2) on HOST:PORT
+serve: export TUNIX_RT_ENV_FILE ?=
 serve: install
+	$(BIN)/python -m tunix_rt.production
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
 

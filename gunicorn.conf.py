@@ -1,20 +1,35 @@
-"""gunicorn settings for `make serve` (gunicorn reads this file from the working directory).
+"""gunicorn settings for `make serve`, the production server (gunicorn reads this file from the working directory).
 
-WEB_CONCURRENCY sets the number of worker processes (default 2), parsed as strictly as
-the Django settings parse theirs.
+Production settings or nothing: the environment only (no `.env`; an env file only when
+TUNIX_RT_ENV_FILE names one), and no start with DEBUG on or a weak SECRET_KEY
+(``tunix_rt/production.py``). WEB_CONCURRENCY sets the number of worker processes (default 2),
+parsed as strictly as the Django settings parse theirs.
 """
 
 import gc
-from pathlib import Path
 
-from tunix_rt.env import env_int, load_env_file
+from tunix_rt.env import env_bool, env_int
+from tunix_rt.production import production_check, production_env_load
 
-load_env_file(default=Path(__file__).resolve().parent / ".env")
+production_env_load()
+production_check()
 wsgi_app = "tunix_rt.wsgi:application"
 workers = env_int("WEB_CONCURRENCY", 2)
 # Query strings such as an export's system prompt can be long; Django bounds each field itself.
 limit_request_line = 0
 accesslog = "-"
+
+# The request's scheme comes from a proxy's header only when TRUST_X_FORWARDED_PROTO says a
+# TLS-terminating proxy sets it, and then only X-Forwarded-Proto, the header Django's
+# SECURE_PROXY_SSL_HEADER reads; trusted from gunicorn's FORWARDED_ALLOW_IPS (default loopback).
+# Otherwise no peer is trusted and no header is read: gunicorn's defaults would believe
+# X-Forwarded-Proto, -Ssl and -Protocol from any local client, and from every Unix-socket peer.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+else:
+    forwarded_allow_ips = ""
+    secure_scheme_headers = {}
+    forwarder_headers = ""
 
 
 # A young-generation collection every GC_YOUNG_THRESHOLD allocations instead of Python's 700:

@@ -73,8 +73,9 @@ def env_paths(name: str, default: list[Path]) -> list[Path]:
     return [p.resolve() for p in paths]
 
 
-def load_env_file(*, default: Path) -> None:
-    """Loads KEY=VALUE lines without overriding variables that are already set."""
+def load_env_file(*, default: Path | None) -> None:
+    """Loads KEY=VALUE lines without overriding variables that are already set, from the file
+    TUNIX_RT_ENV_FILE names (none when it is empty), else from ``default`` (none when ``None``)."""
     name = os.environ.get("TUNIX_RT_ENV_FILE")
     path = default if name is None else (Path(name) if name else None)
     if path is not None and path.is_file():

@@ -20,7 +20,10 @@ DEBUG = env_bool("DEBUG", False)
 _secret = env_str("SECRET_KEY")
 if not _secret:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required unless DEBUG is on.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required unless DEBUG is on: set it to 50+ random characters, e.g."
+            " export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')\""
+        )
     _secret = "insecure-development-key-only-used-with-debug"  # noqa: S105
 SECRET_KEY = _secret
 
@@ -143,9 +146,6 @@ TRACE_BATCH_MAX_BYTES = env_int("TRACE_BATCH_MAX_BYTES", 67_108_864)
 # PostgreSQL: merge the near-duplicate index's pending list in a background thread after each
 # write (traces/index_upkeep.py), so no request pays for the others' keys.
 TRACE_INDEX_UPKEEP = env_bool("TRACE_INDEX_UPKEEP", True)
-# PostgreSQL: how long a server process may keep a token it has looked up; a change to tokens,
-# users or groups empties every process's cache at once (tunix_rt/token_cache.py). 0 turns it off.
-TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 60, minimum=0)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR") or BASE_DIR / "artifacts").resolve()
 # Directories an API-submitted training config may read model files from (checkpoint, tokenizer).
 MODEL_ROOTS = env_paths("MODEL_ROOTS", [ARTIFACTS_DIR / "models"])
