@@ -103,6 +103,20 @@ def test_cancel_pending_run(api_client: APIClient) -> None:
     assert api_client.post(f"/api/training/runs/{run.run_id}/cancel").status_code == 400
 
 
+def test_cancel_that_the_worker_beat_answers_already_finished(
+    api_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = TrainingRunFactory.create(status=RunStatus.RUNNING)
+    fetched = TrainingRun.objects.get(pk=run.pk)
+    monkeypatch.setattr("training.api.selectors.training_run_get", lambda run_id: fetched)
+    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED)  # the worker, after the fetch
+    response = api_client.post(f"/api/training/runs/{run.run_id}/cancel")
+    assert response.status_code == 400
+    assert response.json() == {"status": [f"{fetched} has already finished (succeeded)."]}
+    assert str(fetched).endswith("(succeeded)")
+    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+
+
 def test_eval_sets_import_the_shared_file_as_it_is(api_client: APIClient) -> None:
     items = [json.loads(line) for line in SHARED_EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
     response = post(api_client, "/api/eval/sets", {"name": "eval_v1", "items": items})
