@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,21 +27,12 @@ from datasets.serializers import (
 )
 from tunix_rt.negotiation import ContentNegotiation
 from tunix_rt.pagination import PageQuerySerializer, page_response
+from tunix_rt.renderers import EXPORT_RENDERERS, export_media_type
 from tunix_rt.roles import CURATOR
+from tunix_rt.schema import jsonl_responses
 from tunix_rt.viewsets import ActionSerializersMixin
 
 NOT_FOUND = {404: OpenApiResponse(description="No such dataset.")}
-
-
-class NDJSONRenderer(BaseRenderer):
-    """Lets clients ask for ``application/x-ndjson``; an error body then comes as one JSON line."""
-
-    media_type = "application/x-ndjson"
-    format = "ndjson"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
 class _NoFormatOverride:
@@ -59,7 +47,7 @@ class ExportNegotiation(ContentNegotiation):
 
 EXPORT_VIEW_OPTIONS: dict[str, Any] = {
     "content_negotiation_class": ExportNegotiation,
-    "renderer_classes": [JSONRenderer, NDJSONRenderer],
+    "renderer_classes": EXPORT_RENDERERS,
 }
 
 
@@ -81,6 +69,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         parameters=[PageQuerySerializer],
         responses={200: DatasetListOutputSerializer},
         summary="List datasets, newest first",
+        description="Every built dataset, newest first, with its key, trace count and how it was selected.",
     )
     def list(self, request: Request) -> Response:
         return page_response(self.get_queryset(), request.query_params, DatasetListItemSerializer)
@@ -92,6 +81,11 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
             409: OpenApiResponse(description="A dataset with this key exists."),
         },
         summary="Freeze a selection of traces into a new, immutable dataset",
+        description=(
+            "Selects over all traces matching `filters` (and `status`, `tags`, or an explicit `trace_ids`), "
+            "newest first or a seeded random sample, and records the selection under the key "
+            "`{dataset_name}-{dataset_version}`; an existing key is a 409."
+        ),
     )
     def build(self, request: Request) -> Response:
         incoming = DatasetBuildInputSerializer(data=request.data)
@@ -105,7 +99,11 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         }
         return Response(DatasetBuildOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: DatasetManifestSerializer, **NOT_FOUND}, summary="A dataset's manifest")
+    @extend_schema(
+        responses={200: DatasetManifestSerializer, **NOT_FOUND},
+        summary="A dataset's manifest",
+        description="The manifest recorded at build time (ordered trace ids, filters, stats) and the exports made.",
+    )
     def retrieve(self, request: Request, key: str) -> Response:
         dataset = selectors.dataset_get(key=key)
         manifest = selectors.dataset_manifest(dataset=dataset)
@@ -115,8 +113,12 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
 
     @extend_schema(
         parameters=[DatasetExportQuerySerializer],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **NOT_FOUND},
+        responses={**jsonl_responses(), **NOT_FOUND},
         summary="Stream the dataset (or one split) as JSONL in a training format, in manifest order",
+        description=(
+            "One record per line in the `format` asked for, in manifest order; traces deleted since the build "
+            "are skipped. The same dataset and options always give the same bytes."
+        ),
     )
     def export(self, request: Request, key: str) -> StreamingHttpResponse:
         query = DatasetExportQuerySerializer(data=request.query_params)
@@ -128,7 +130,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         stream = services.dataset_export_stream(
             dataset=dataset, fmt=data["format"], options=options, split=data["split"]
         )
-        response = StreamingHttpResponse(stream, content_type="application/x-ndjson")
+        response = StreamingHttpResponse(stream, content_type=export_media_type(request))
         part = f".{data['split']}" if data["split"] else ""
         response["Content-Disposition"] = f'inline; filename="{dataset.key}{part}.{data["format"]}.jsonl"'
         return response
@@ -137,6 +139,7 @@ class DatasetViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Dataset]):
         parameters=[DatasetDiffQuerySerializer],
         responses={200: DatasetDiffOutputSerializer, **NOT_FOUND},
         summary="What changes going from this dataset to another: added, removed and common trace ids",
+        description="Trace ids only in `against` (added), only in this dataset (removed), and in both.",
     )
     def diff(self, request: Request, key: str) -> Response:
         query = DatasetDiffQuerySerializer(data=request.query_params)

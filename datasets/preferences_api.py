@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.request import Request
@@ -15,6 +14,8 @@ from datasets.serializers import PreferenceExportQuerySerializer
 from datasets.services.preferences import preferences_export_lines, preferences_for_export
 from traces.models import Preference
 from traces.preferences import PreferenceFilterSet, preference_list
+from tunix_rt.renderers import export_media_type
+from tunix_rt.schema import jsonl_responses
 from tunix_rt.viewsets import ActionSerializersMixin
 
 
@@ -29,10 +30,11 @@ class PreferenceExportViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Pr
     @extend_schema(
         parameters=[PreferenceExportQuerySerializer],
         responses={
-            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            **jsonl_responses(),
             400: OpenApiResponse(description="Invalid filter, format or dataset."),
         },
         summary="Stream preference pairs (the list's filters, or a dataset's) as DPO JSONL, oldest first",
+        description="One DPO record (prompt, chosen, rejected) per pair, oldest first; `limit` caps the count.",
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         query = PreferenceExportQuerySerializer(data=request.query_params)
@@ -44,6 +46,8 @@ class PreferenceExportViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Pr
         lines = preferences_export_lines(
             preferences=pairs, options=ExportOptions(system_prompt=data.get("system_prompt", ""))
         )
-        response = StreamingHttpResponse((line.encode("utf-8") for line in lines), content_type="application/x-ndjson")
+        response = StreamingHttpResponse(
+            (line.encode("utf-8") for line in lines), content_type=export_media_type(request)
+        )
         response["Content-Disposition"] = 'inline; filename="preferences.dpo.jsonl"'
         return response

@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from datasets.formats import DEFAULT_FORMAT, format_names
@@ -152,6 +154,11 @@ class DatasetLeakageSerializer(serializers.Serializer[Any]):
     shared_groups = serializers.IntegerField(help_text="Groups found in more than one split.")
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
+class RecordedDateTimeField(serializers.CharField):
+    """A date-time served as the ISO 8601 text a file recorded, so the bytes never change."""
+
+
 class DatasetManifestSerializer(serializers.Serializer[Any]):
     """The manifest (docs/api.md) as served; ``exports`` (recorded digests) is the one added, growing field."""
 
@@ -160,7 +167,7 @@ class DatasetManifestSerializer(serializers.Serializer[Any]):
     dataset_name = serializers.CharField()
     dataset_version = serializers.CharField()
     dataset_schema_version = serializers.CharField()
-    created_at = serializers.CharField()
+    created_at = RecordedDateTimeField(help_text="When it was built (ISO 8601, UTC), as the manifest file records it.")
     filters = serializers.JSONField()
     selection_strategy = serializers.CharField()
     seed = serializers.IntegerField(allow_null=True)

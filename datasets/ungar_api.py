@@ -7,14 +7,16 @@ formats, so it lives here and not in ``traces`` (which knows nothing of the form
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.request import Request
 
+from datasets.api import ExportNegotiation
 from datasets.formats import ExportOptions, get_format, render_line
 from datasets.serializers import UngarExportQuerySerializer
 from traces import selectors as trace_selectors
+from tunix_rt.renderers import EXPORT_RENDERERS, export_media_type
+from tunix_rt.schema import jsonl_responses
 from tunix_rt.viewsets import ActionSerializersMixin
 
 EXPORT_CHUNK = 200
@@ -22,11 +24,14 @@ EXPORT_CHUNK = 200
 
 class UngarExportViewSet(ActionSerializersMixin, viewsets.ViewSet):
     action_serializers = {"export": UngarExportQuerySerializer}
+    renderer_classes = EXPORT_RENDERERS
+    content_negotiation_class = ExportNegotiation
 
     @extend_schema(
         parameters=[UngarExportQuerySerializer],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        responses=jsonl_responses(),
         summary="UNGAR-made High Card Duel traces as JSONL (trace format), newest first",
+        description="Traces whose `meta.source` is `ungar`, newest first, or the ones `trace_ids` names.",
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         query = UngarExportQuerySerializer(data=request.query_params)
@@ -36,4 +41,4 @@ class UngarExportViewSet(ActionSerializersMixin, viewsets.ViewSet):
         )
         fmt, options = get_format("trace"), ExportOptions()
         lines = (render_line(fmt, trace, options).encode("utf-8") for trace in traces.iterator(chunk_size=EXPORT_CHUNK))
-        return StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        return StreamingHttpResponse(lines, content_type=export_media_type(request))

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +42,7 @@ from traces.serializers import (
 from tunix_rt import idempotent as idempotent_views
 from tunix_rt.pagination import CursorPageQuerySerializer, PageQuerySerializer, page_of
 from tunix_rt.roles import CURATOR
+from tunix_rt.schema import error_response
 from tunix_rt.viewsets import ActionSerializersMixin
 
 DELETE_HEADERS = [
@@ -61,6 +62,26 @@ DELETE_HEADERS = [
         description='Only when something held the trace: `299 tunix-rt "<the same news in words>"`.',
     ),
 ]
+
+
+META_FILTERS = OpenApiParameter(
+    name="meta_filters",
+    type={"type": "object", "additionalProperties": {"type": "string"}},
+    location=OpenApiParameter.QUERY,
+    style="form",
+    explode=True,
+    description=(
+        "Filters on `meta`: each entry is sent as its own parameter `meta__<key>=<value>` (a nested key as "
+        "`meta__<key>__<key>`; keys use letters, digits, `_`, `-` and `.`), and a trace matches when its `meta` "
+        "holds that value, as a string or as the JSON number or boolean it spells. The name `meta_filters` "
+        'itself is never sent: give an object such as `{"meta__source": "tour"}`.'
+    ),
+)
+COMPARE_NOT_FOUND = error_response(
+    "TraceCompareNotFound",
+    "A side is missing; `side` names which.",
+    side=serializers.ChoiceField(choices=["base", "other"], help_text="The side whose trace does not exist."),
+)
 
 
 class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
@@ -99,9 +120,14 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         return int(getattr(settings, name))
 
     @extend_schema(
-        parameters=[CursorPageQuerySerializer],
+        parameters=[CursorPageQuerySerializer, META_FILTERS],
         responses={200: TraceListOutputSerializer},
         summary="List traces, newest first",
+        description=(
+            "Newest first, `id` breaking ties; every filter given must match. Page with `offset`, or walk the "
+            "whole list with `cursor`: pass `pagination.next_cursor` of each page until it is null (a walk by "
+            "cursor never skips or repeats a trace while others are stored). Give the same filters on every page."
+        ),
     )
     def list(self, request: Request) -> Response:
         source = listing.trace_list_reader() if self._unfiltered() else self.filter_queryset(self.get_queryset())
@@ -113,6 +139,10 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         parameters=idempotent_views.SCHEMA_PARAMETERS,
         responses={201: TraceCreatedSerializer, **idempotent_views.SCHEMA_RESPONSES},
         summary="Store one trace",
+        description=(
+            "Stores a reasoning trace: prompt, numbered steps, final answer and free `meta`. With an "
+            "`Idempotency-Key`, a retry of the same request answers what the first one did."
+        ),
     )
     @idempotent_views.idempotent
     def create(self, request: Request) -> Response:
@@ -126,6 +156,10 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         parameters=idempotent_views.SCHEMA_PARAMETERS,
         responses={201: TraceBatchOutputSerializer, **idempotent_views.SCHEMA_RESPONSES},
         summary="Store a batch of traces, all or nothing",
+        description=(
+            "One invalid item rejects the whole batch with a 400 whose errors are keyed by the item's index, "
+            "and nothing is stored; the answer lists the stored traces in input order."
+        ),
     )
     @action(detail=False, methods=["post"], url_path="batch")
     @idempotent_views.idempotent
@@ -140,6 +174,11 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         request=TraceBulkInputSerializer,
         responses={200: TraceBulkOutputSerializer},
         summary="Change status, tags or scores of every trace matching filters and/or ids",
+        description=(
+            "`filters` takes the list's query keys (`meta__<key>` included; `{}` matches every trace); with "
+            "`ids` too, a trace must be in both. All or nothing; `changed` counts traces whose status or tags "
+            "changed, `scored` and `skipped` count scoring."
+        ),
     )
     @action(detail=False, methods=["post"], url_path="bulk", filter_backends=[])
     def bulk(self, request: Request) -> Response:
@@ -161,6 +200,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         parameters=[PageQuerySerializer],
         responses={200: DuplicateListOutputSerializer},
         summary="Groups of traces with the same content, largest first",
+        description="Traces whose prompt, steps and final answer are identical, grouped; ids oldest first.",
     )
     @action(detail=False, methods=["get"], url_path="duplicates", filter_backends=[])
     def duplicates(self, request: Request) -> Response:
@@ -173,6 +213,7 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         parameters=[SimilarQuerySerializer],
         responses={200: SimilarOutputSerializer},
         summary="Traces whose prompt is nearly the same (MinHash estimate of Jaccard similarity)",
+        description="Most similar first, the trace itself left out; `threshold` is the least similarity kept.",
     )
     @action(detail=True, methods=["get"], url_path="similar", filter_backends=[])
     def similar(self, request: Request, pk: str) -> Response:
@@ -182,8 +223,11 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         found = near_duplicates.trace_similar(trace=trace, **query.validated_data)
         return Response(SimilarOutputSerializer({"data": found}).data)
 
-    @extend_schema(responses={200: TraceDetailSerializer})
-    @extend_schema(responses={200: TraceDetailSerializer}, summary="One trace with its payload and curation fields")
+    @extend_schema(
+        responses={200: TraceDetailSerializer},
+        summary="One trace with its payload and curation fields",
+        description="The trace as stored (`payload`) with its curation fields (status, tags, notes).",
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(TraceDetailSerializer(selectors.trace_get(trace_id=pk)).data)
 
@@ -191,6 +235,10 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         request=TraceCurationInputSerializer,
         responses={200: TraceDetailSerializer},
         summary="Change curation fields (status, tags, notes)",
+        description=(
+            "Only `status`, `tags` (replaces the whole list) and `notes` change; the reasoning itself is "
+            "immutable, and naming one of its fields is a 400."
+        ),
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         trace = selectors.trace_get(trace_id=pk)
@@ -203,6 +251,10 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         responses={204: None},
         parameters=DELETE_HEADERS,
         summary="Delete a trace; headers name the datasets that held it",
+        description=(
+            "Removes the trace and its scores. Datasets that held it keep its id in their manifests and skip it "
+            "in their exports; the `Held-By-Datasets` and `Warning` headers then say so."
+        ),
     )
     def destroy(self, request: Request, pk: str) -> Response:
         holdings = services.trace_delete(trace=selectors.trace_get(trace_id=pk), actor=request.user)
@@ -217,6 +269,10 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
         request=TraceScoreInputSerializer,
         responses={201: TraceScoreOutputSerializer},
         summary="Score a trace and store the score",
+        description=(
+            "`criteria` defaults to `baseline` (0..100 from step count and length); the verifiers score 0..1 "
+            "and answer 400 for a trace they cannot check."
+        ),
     )
     @action(detail=True, methods=["post"], url_path="score")
     def score(self, request: Request, pk: str) -> Response:
@@ -228,8 +284,9 @@ class TraceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Trace]):
 
     @extend_schema(
         parameters=[TraceCompareQuerySerializer],
-        responses={200: TraceCompareOutputSerializer, 404: OpenApiResponse(description="A side is missing.")},
+        responses={200: TraceCompareOutputSerializer, 404: COMPARE_NOT_FOUND},
         summary="Two traces side by side with their baseline scores and step-level diff",
+        description="Scores both sides with `baseline` without storing anything; a 404 names the missing side.",
     )
     @action(detail=False, methods=["get"], url_path="compare", filter_backends=[])
     def compare(self, request: Request) -> Response:

@@ -34,7 +34,11 @@ class GeneratorViewSet(viewsets.ViewSet):
     lookup_value_regex = "[^/]+"
     action_roles = {"generate": _generate_role}
 
-    @extend_schema(responses={200: GeneratorSerializer(many=True)}, summary="List the built-in generators")
+    @extend_schema(
+        responses={200: GeneratorSerializer(many=True)},
+        summary="List the built-in generators",
+        description="Seeded, deterministic trace generators, with the options each takes.",
+    )
     def list(self, request: Request) -> Response:
         rows = [{"name": g.name, "description": g.description, "options": g.options} for g in available_generators()]
         return Response(GeneratorSerializer(rows, many=True).data)
@@ -48,6 +52,7 @@ class GeneratorViewSet(viewsets.ViewSet):
         request=GenerateInputSerializer,
         responses={201: GenerateOutputSerializer},
         summary="Generate traces; persist them unless persist is false",
+        description="The same generator, count and seed always give the same traces; `preview` shows a few.",
     )
     @action(detail=True, methods=["post"], url_path="generate")
     def generate(self, request: Request, name: str) -> Response:
@@ -69,7 +74,11 @@ class UngarViewSet(viewsets.ViewSet):
 
     write_role = CURATOR
 
-    @extend_schema(responses={200: UngarStatusSerializer}, summary="Is the optional UNGAR engine installed?")
+    @extend_schema(
+        responses={200: UngarStatusSerializer},
+        summary="Is the optional UNGAR engine installed?",
+        description="`available` says whether High Card Duel episodes can be generated with UNGAR on this server.",
+    )
     @action(detail=False, methods=["get"], url_path="status")
     def status(self, request: Request) -> Response:
         return Response(UngarStatusSerializer(ungar.ungar_status()).data)
@@ -81,6 +90,7 @@ class UngarViewSet(viewsets.ViewSet):
             501: OpenApiResponse(description="UNGAR is not installed."),
         },
         summary="Play High Card Duel episodes with UNGAR and store them as traces",
+        description="Needs the optional UNGAR package on the server; without it this answers 501.",
     )
     @action(detail=False, methods=["post"], url_path="high-card-duel/generate")
     def high_card_duel_generate(self, request: Request) -> Response:

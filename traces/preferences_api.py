@@ -40,6 +40,7 @@ class PreferenceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Preferen
         parameters=[PageQuerySerializer],
         responses={200: PreferenceListOutputSerializer},
         summary="Preference pairs, newest first",
+        description="Pairs of traces answering the same prompt, one preferred over the other; filters narrow them.",
     )
     def list(self, request: Request) -> Response:
         return page_response(self.filter_queryset(self.get_queryset()), request.query_params, PreferenceSerializer)
@@ -51,6 +52,7 @@ class PreferenceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Preferen
             409: OpenApiResponse(description="This trace is already preferred over that one."),
         },
         summary="Record that one trace answers a prompt better than another",
+        description="`chosen` and `rejected` are trace ids with the same prompt; a pair is recorded once.",
     )
     def create(self, request: Request) -> Response:
         incoming = PreferenceInputSerializer(data=request.data)
@@ -61,6 +63,10 @@ class PreferenceViewSet(ActionSerializersMixin, viewsets.GenericViewSet[Preferen
         )
         return Response(PreferenceSerializer(preference).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: PreferenceSerializer}, summary="One preference pair")
+    @extend_schema(
+        responses={200: PreferenceSerializer},
+        summary="One preference pair",
+        description="The pair with its chosen and rejected trace ids and the reason given.",
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(PreferenceSerializer(preferences.preference_get(preference_id=pk)).data)

@@ -53,6 +53,7 @@ class AuditViewSet(viewsets.ViewSet):
         parameters=[AuditQuerySerializer],
         responses={200: AuditListOutputSerializer, 403: OpenApiResponse(description="Staff only.")},
         summary="The audit trail, newest first (staff only)",
+        description="Who did what to which object, newest first; entries cannot be changed or deleted.",
     )
     def list(self, request: Request) -> Response:
         query = AuditQuerySerializer(data=request.query_params)

@@ -30,11 +30,16 @@ from tunix_rt.query import QuerySerializer
 MAX_OFFSET = 1_000_000_000
 DEFERRED_FROM = 1_000
 CURSOR_MAX_CHARS = 200
+DEFAULTS = {"limit": 20, "offset": 0}
 
 
 class PageQuerySerializer(QuerySerializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    """``offset`` has no schema default: a generated client must be able to leave it out next to ``cursor``."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=DEFAULTS["limit"])
+    offset = serializers.IntegerField(
+        min_value=0, max_value=MAX_OFFSET, required=False, help_text="Rows to skip; 0 when left out."
+    )
 
 
 class CursorPageQuerySerializer(PageQuerySerializer):
@@ -123,9 +128,7 @@ def _plain_page_query(given: Mapping[str, Any]) -> tuple[int, int, tuple[datetim
         if cursor is None:
             return None
     fields: Any = PageQuerySerializer._declared_fields
-    bounds = {
-        name: (fields[name].default, fields[name].min_value, fields[name].max_value) for name in ("limit", "offset")
-    }
+    bounds = {name: (DEFAULTS[name], fields[name].min_value, fields[name].max_value) for name in ("limit", "offset")}
     limit = _number(given.get("limit"), *bounds["limit"])
     offset = _number(given.get("offset"), *bounds["offset"])
     return None if limit is None or offset is None else (limit, offset, cursor)
@@ -166,7 +169,7 @@ def page_of(source: QuerySet[Any] | Fetch, params: Mapping[str, Any], *, keyset:
     else:
         query = (CursorPageQuerySerializer if keyset else PageQuerySerializer)(data=given)
         query.is_valid(raise_exception=True)
-        limit, offset = query.validated_data["limit"], query.validated_data["offset"]
+        limit, offset = query.validated_data["limit"], query.validated_data.get("offset", DEFAULTS["offset"])
         cursor = query.validated_data.get("cursor")
     rows = fetch(offset=offset, count=limit + 1, after=cursor)
     more = len(rows) > limit

@@ -14,6 +14,10 @@ its view) is left out of the schema: it would only answer 501.
 
 A list response documented as one object (the ``{"data", "pagination"}`` envelope) is
 that object, not an array of it.
+
+Docstrings are written for maintainers: an operation's description is only the one its
+view gives in ``@extend_schema(description=...)``, and a serializer's component carries
+a description only when ``@extend_schema_serializer(description=...)`` gives one.
 """
 
 from __future__ import annotations
@@ -21,8 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.plumbing import ResolvedComponent, force_instance, is_list_serializer, is_serializer
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.plumbing import (
+    ResolvedComponent,
+    force_instance,
+    get_override,
+    is_list_serializer,
+    is_serializer,
+)
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ERROR_SCHEMA = {
@@ -39,6 +50,30 @@ VALIDATION_ERROR_SCHEMA = {
     ),
     "additionalProperties": {},
 }
+JSONL_DESCRIPTION = (
+    "JSONL, one JSON object per line, streamed. Served as `application/x-ndjson`, or as "
+    "`application/octet-stream` (the same bytes) to a client that asks for that with `Accept`."
+)
+
+
+def jsonl_responses() -> dict[Any, Any]:
+    """The 200 of a JSONL export: NDJSON text, or the same bytes for clients that read any download as binary."""
+    return {
+        (200, "application/x-ndjson"): OpenApiResponse(response=OpenApiTypes.STR, description=JSONL_DESCRIPTION),
+        (200, "application/octet-stream"): OpenApiResponse(response=OpenApiTypes.BINARY, description=JSONL_DESCRIPTION),
+    }
+
+
+def error_response(name: str, description: str, **extra: serializers.Field[Any, Any, Any, Any]) -> OpenApiResponse:
+    """An error body (``detail``, ``code``) with the keys one response adds, documented as its own component."""
+    fields = {
+        "detail": serializers.CharField(help_text="What went wrong."),
+        "code": serializers.CharField(help_text="The kind of error."),
+        **extra,
+    }
+    return OpenApiResponse(response=inline_serializer(name, fields), description=description)
+
+
 IMPLIED = {
     "400": "Invalid input: field errors.",
     "401": "Authentication required: send `Authorization: Token <key>` or use a logged-in session.",
@@ -52,6 +87,22 @@ IMPLIED = {
 
 
 class AutoSchema(openapi.AutoSchema):
+    def get_description(self) -> str:  # type: ignore[override]
+        return ""
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        """No renderer ``format`` parameter where the view's negotiation ignores ``?format=`` (the exports)."""
+        negotiation = getattr(self.view, "content_negotiation_class", None)
+        if getattr(getattr(negotiation, "settings", None), "URL_FORMAT_OVERRIDE", "format") is None:
+            return []
+        return list(super()._get_format_parameters())
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if get_override(serializer, "description") is None:
+            schema.pop("description", None)
+        return schema
+
     def _is_list_view(self, serializer: Any = None) -> bool:
         if serializer is not None and is_serializer(serializer) and not is_list_serializer(serializer):
             return False

@@ -10,9 +10,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer, StaticHTMLRenderer
 from rest_framework.request import Request
 
-from datasets.api import ExportNegotiation, NDJSONRenderer
+from datasets.api import ExportNegotiation
 from tunix_rt.negotiation import ContentNegotiation
-from tunix_rt.renderers import FastJSONRenderer
+from tunix_rt.renderers import FastJSONRenderer, NDJSONRenderer, OctetStreamRenderer
 
 
 class AnyRenderer(BaseRenderer):
@@ -24,7 +24,7 @@ RENDERER_LISTS = [
     [FastJSONRenderer(), BrowsableAPIRenderer()],
     [StaticHTMLRenderer(), JSONRenderer()],
     [AnyRenderer(), JSONRenderer()],
-    [JSONRenderer(), NDJSONRenderer()],
+    [JSONRenderer(), NDJSONRenderer(), OctetStreamRenderer()],
 ]
 
 
@@ -53,9 +53,11 @@ def test_answers_as_drf_does(
 
 
 def test_the_export_keeps_format_for_the_export_format() -> None:
-    renderers: list[BaseRenderer] = [JSONRenderer(), NDJSONRenderer()]
+    renderers: list[BaseRenderer] = [JSONRenderer(), NDJSONRenderer(), OctetStreamRenderer()]
     assert _answer(ExportNegotiation(), "?format=tunix_sft", None, renderers) == (renderers[0], "application/json")
     assert _answer(ExportNegotiation(), "?format=tunix_sft", None, renderers, HTTP_ACCEPT="application/x-ndjson") == (
         renderers[1],
         "application/x-ndjson",
     )
+    octets = _answer(ExportNegotiation(), "?format=chat", None, renderers, HTTP_ACCEPT="application/octet-stream")
+    assert octets == (renderers[2], "application/octet-stream")

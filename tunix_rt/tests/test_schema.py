@@ -64,7 +64,10 @@ def test_every_operation_documents_the_status_codes_it_can_answer_with_a_json_bo
         for code, response in operation["responses"].items():
             if code >= "400" and path != "/api/health":
                 schema = next(iter(response["content"].values()))["schema"]
-                assert schema["$ref"].endswith("/ValidationError" if code == "400" else "/Error"), (label, code)
+                if code == "400":
+                    assert schema["$ref"].endswith("/ValidationError"), (label, code)
+                else:
+                    assert set(resolve(document, schema)["properties"]) >= {"detail", "code"}, (label, code)
     assert {"409", "422"} <= set(document["paths"]["/api/traces/batch"]["post"]["responses"])
     assert "409" in document["paths"]["/api/datasets/build"]["post"]["responses"]
 
@@ -102,3 +105,43 @@ def test_ungar_generation_is_documented_only_when_ungar_is_installed(monkeypatch
     monkeypatch.setattr(ungar, "ungar_installed", lambda: True)
     monkeypatch.setitem(UngarViewSet.available_actions, "high_card_duel_generate", ungar.ungar_installed)
     assert "501" in schema_document()["paths"]["/api/ungar/high-card-duel/generate"]["post"]["responses"]
+
+
+def _properties(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for name, component in document["components"]["schemas"].items():
+        for field, schema in component.get("properties", {}).items():
+            yield name, field, schema
+
+
+def test_a_generated_client_can_follow_the_schema() -> None:
+    document = schema_document()
+    traces = {p["name"]: p for p in document["paths"]["/api/traces"]["get"]["parameters"]}
+    assert "default" not in traces["offset"]["schema"]  # a client that sends offset=0 cannot page by cursor
+    meta = traces["meta_filters"]
+    assert (meta["style"], meta["explode"], meta["schema"]["type"]) == ("form", True, "object")
+    for path in (
+        "/api/datasets/{key}/export.jsonl",
+        "/api/preferences/export.jsonl",
+        "/api/ungar/high-card-duel/export.jsonl",
+    ):
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content["application/x-ndjson"]["schema"] == {"type": "string"}, path
+        assert content["application/octet-stream"]["schema"] == {"type": "string", "format": "binary"}, path
+    timestamps = [(n, f, s) for n, f, s in _properties(document) if f.endswith("_at")]
+    assert ("DatasetManifest", "created_at") in {(n, f) for n, f, _ in timestamps}
+    for name, field, schema in timestamps:
+        assert schema.get("format") == "date-time", (name, field)
+    missing = document["paths"]["/api/traces/compare"]["get"]["responses"]["404"]["content"]["application/json"]
+    side = resolve(document, missing["schema"])
+    assert set(side["properties"]) == {"detail", "code", "side"}
+    assert resolve(document, side["properties"]["side"]["allOf"][0])["enum"] == ["base", "other"]
+
+
+def test_descriptions_are_written_for_users_not_maintainers() -> None:
+    document = schema_document()
+    for path, method, operation in operations(document):
+        description = operation.get("description", "")
+        assert "``" not in description and "serializer" not in description.lower(), (method, path)
+    for name, component in document["components"]["schemas"].items():
+        assert "``" not in component.get("description", ""), name
+    assert "description" not in document["components"]["schemas"]["TraceListItem"]
