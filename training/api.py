@@ -44,6 +44,7 @@ class TrainingRunViewSet(viewsets.ViewSet):
         parameters=[TrainingRunListQuerySerializer],
         responses={200: TrainingRunListOutputSerializer},
         summary="Training runs, newest first",
+        description="Every SFT, GRPO and DPO run, newest first; `status` narrows them.",
     )
     def list(self, request: Request) -> Response:
         query = TrainingRunListQuerySerializer(data=request.query_params)
@@ -55,6 +56,10 @@ class TrainingRunViewSet(viewsets.ViewSet):
         request=TrainingRunCreateInputSerializer,
         responses={202: TrainingRunSerializer, 404: OpenApiResponse(description="No such dataset.")},
         summary="Queue an SFT run on a dataset, or a GRPO/DPO run from a run's weights; the worker trains it",
+        description=(
+            "Answers 202 with the pending run; the background worker (`manage.py db_worker`) trains it. "
+            "Give a `preset` or an inline `config`; unknown config keys are refused."
+        ),
     )
     def create(self, request: Request) -> Response:
         incoming = TrainingRunCreateInputSerializer(data=request.data)
@@ -69,13 +74,22 @@ class TrainingRunViewSet(viewsets.ViewSet):
             run = services.rl_run_enqueue(kind=kind, **data, actor=request.user)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: TrainingRunDetailSerializer}, summary="One run with its metrics")
+    @extend_schema(
+        responses={200: TrainingRunDetailSerializer},
+        summary="One run with its metrics",
+        description="The run's manifest fields, status and per-step metrics (loss, eval loss).",
+    )
     def retrieve(self, request: Request, run_id: str) -> Response:
         run = selectors.training_run_get(run_id=run_id)
         run.metric_rows = list(selectors.training_run_metrics(run=run))  # type: ignore[attr-defined]
         return Response(TrainingRunDetailSerializer(run).data)
 
-    @extend_schema(request=None, responses={200: TrainingRunSerializer, 400: INVALID})
+    @extend_schema(
+        request=None,
+        responses={200: TrainingRunSerializer, 400: INVALID},
+        summary="Cancel a pending or running training run",
+        description="Answers the cancelled run; a run that has already finished is a 400 and stays as it was.",
+    )
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, run_id: str) -> Response:
         run = services.training_run_cancel(run=selectors.training_run_get(run_id=run_id), actor=request.user)
@@ -91,7 +105,12 @@ class EvalSetViewSet(viewsets.ViewSet):
     def max_body_bytes(self) -> int:
         return int(settings.TRACE_BATCH_MAX_BYTES)
 
-    @extend_schema(parameters=[PageQuerySerializer], responses={200: EvalSetListOutputSerializer})
+    @extend_schema(
+        parameters=[PageQuerySerializer],
+        responses={200: EvalSetListOutputSerializer},
+        summary="Eval sets, newest first",
+        description="Named, immutable sets of evaluation items.",
+    )
     def list(self, request: Request) -> Response:
         return page_response(selectors.eval_set_list(), request.query_params, EvalSetSerializer)
 
@@ -99,6 +118,10 @@ class EvalSetViewSet(viewsets.ViewSet):
         request=EvalSetCreateInputSerializer,
         responses={201: EvalSetSerializer, 409: OpenApiResponse(description="An eval set with this name exists.")},
         summary="Create an eval set from items in the JSONL line format, or from a dataset split",
+        description=(
+            "Give `items`, or `from_dataset` and `split` to draw them from a dataset split. Eval sets are "
+            "immutable: a name in use is a 409."
+        ),
     )
     def create(self, request: Request) -> Response:
         incoming = EvalSetCreateInputSerializer(data=request.data)
@@ -118,7 +141,11 @@ class EvalSetViewSet(viewsets.ViewSet):
             )
         return Response(EvalSetSerializer(eval_set).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: EvalSetDetailSerializer}, summary="One eval set with its items")
+    @extend_schema(
+        responses={200: EvalSetDetailSerializer},
+        summary="One eval set with its items",
+        description="The set with every item: prompt, expected answer, category and difficulty.",
+    )
     def retrieve(self, request: Request, name: str) -> Response:
         eval_set = selectors.eval_set_get(name=name)
         eval_set.item_rows = list(selectors.eval_set_items(eval_set=eval_set))  # type: ignore[attr-defined]
@@ -130,7 +157,12 @@ class EvaluationRunViewSet(viewsets.ViewSet):
     write_role = TRAINER
     lookup_value_regex = "[^/]+"
 
-    @extend_schema(parameters=[PageQuerySerializer], responses={200: EvaluationListOutputSerializer})
+    @extend_schema(
+        parameters=[PageQuerySerializer],
+        responses={200: EvaluationListOutputSerializer},
+        summary="Evaluations, newest first",
+        description="Every evaluation of a run's checkpoint on an eval set, newest first.",
+    )
     def list(self, request: Request) -> Response:
         return page_response(selectors.evaluation_list(), request.query_params, EvaluationRunSerializer)
 
@@ -138,6 +170,7 @@ class EvaluationRunViewSet(viewsets.ViewSet):
         request=EvaluationCreateInputSerializer,
         responses={202: EvaluationRunSerializer, 404: OpenApiResponse(description="No such training run or eval set.")},
         summary="Queue an evaluation of a run's checkpoint on an eval set",
+        description="Answers 202 with the pending evaluation; the background worker generates and scores it.",
     )
     def create(self, request: Request) -> Response:
         incoming = EvaluationCreateInputSerializer(data=request.data)
@@ -150,13 +183,22 @@ class EvaluationRunViewSet(viewsets.ViewSet):
         )
         return Response(EvaluationRunSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: EvaluationRunDetailSerializer}, summary="One evaluation, per example")
+    @extend_schema(
+        responses={200: EvaluationRunDetailSerializer},
+        summary="One evaluation, per example",
+        description="Accuracy and format compliance overall and per category, with every example's result.",
+    )
     def retrieve(self, request: Request, evaluation_id: str) -> Response:
         evaluation = selectors.evaluation_get(evaluation_id=evaluation_id)
         evaluation.result_rows = list(selectors.evaluation_results(evaluation=evaluation))  # type: ignore[attr-defined]
         return Response(EvaluationRunDetailSerializer(evaluation).data)
 
-    @extend_schema(request=None, responses={200: EvaluationRunSerializer, 400: INVALID})
+    @extend_schema(
+        request=None,
+        responses={200: EvaluationRunSerializer, 400: INVALID},
+        summary="Cancel a pending or running evaluation",
+        description="Answers the cancelled evaluation; one that has already finished is a 400 and stays as it was.",
+    )
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, evaluation_id: str) -> Response:
         evaluation = evaluation_services.evaluation_cancel(
