@@ -36,7 +36,8 @@ class TrainOutcome:
 
 
 class RunCancelled(Exception):
-    """Raised from the step callback to stop training when the run was cancelled."""
+    """Raised from the step callback to stop training when the run is no longer running (cancelled, or
+    failed by the reaper)."""
 
 
 def training_stack_ready() -> None:
@@ -56,7 +57,8 @@ def run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
 
 
 def record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: object, progress: Progress | None) -> None:
-    """Store one logged step (row, ``metrics.jsonl`` line, run counters), then honour a cancel."""
+    """Store one logged step (row, ``metrics.jsonl`` line, run counters), then stop if the run is no longer
+    running (a cancel, or the reaper)."""
     loss = metrics.get("loss")
     TrainingMetric.objects.update_or_create(
         run=run,
@@ -81,7 +83,7 @@ def record_step(run: TrainingRun, step: int, metrics: dict[str, float], log: obj
     run.save(update_fields=fields)
     if progress is not None:
         progress(step, metrics)
-    if TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.CANCELLED).exists():
+    if not TrainingRun.objects.filter(run_id=run.run_id, status=RunStatus.RUNNING).exists():
         raise RunCancelled
 
 

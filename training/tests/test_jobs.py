@@ -188,6 +188,24 @@ def test_a_run_cancelled_after_its_last_step_stays_cancelled(
     assert json.loads((tmp_path / "run_manifest.json").read_text())["status"] == "cancelled"
 
 
+def test_a_run_reaped_while_it_trains_stops_at_its_next_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("training.services.execution.ensure_training_stack", lambda: None)
+    run = TrainingRunFactory.create(status=RunStatus.PENDING, artifacts_path=str(tmp_path))
+    steps: list[int] = []
+
+    def train(run: TrainingRun, on_step: Any) -> TrainOutcome:
+        for step in (1, 2, 3):
+            steps.append(step)
+            if step == 2:
+                assert jobs.job_reap(job=TrainingRun.objects.get(pk=run.pk), message="the worker stopped")
+            on_step(step, {"loss": 1.0})
+        return TrainOutcome(steps=3, final_loss=1.0)
+
+    returned = run_execute(run=run, train=train)
+    assert steps == [1, 2] and returned.status == RunStatus.FAILED and returned.error == "the worker stopped"
+    assert json.loads((tmp_path / "run_manifest.json").read_text())["status"] == "failed"
+
+
 def test_cancel_of_a_run_that_finished_meanwhile_is_refused() -> None:
     run = TrainingRunFactory.create(status=RunStatus.RUNNING)
     TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED)  # the worker, after the fetch
