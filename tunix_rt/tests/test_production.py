@@ -79,3 +79,6 @@ def test_only_a_named_env_file_is_read(environment: pytest.MonkeyPatch, tmp_path
     environment.setenv("TUNIX_RT_ENV_FILE", str(named))
     production_env_load()
     assert os.environ["SECRET_KEY"] == STRONG and production_problems() == []
+    named.write_text("DEBUG=1\n", encoding="utf-8")
+    production_env_load()
+    assert [problem.split(":")[0] for problem in production_problems()] == ["DEBUG is on"]
