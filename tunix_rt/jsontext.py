@@ -6,6 +6,7 @@ iterative encoder."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -16,14 +17,20 @@ def dumps(
     separators: tuple[str, str] | None = None,
     sort_keys: bool = False,
     indent: int | str | None = None,
+    default: Callable[[Any], Any] | None = None,
 ) -> str:
     """``json.dumps(value, ...)`` with these options, for a value of any depth."""
+    options: dict[str, Any] = {
+        "ensure_ascii": ensure_ascii,
+        "separators": separators,
+        "sort_keys": sort_keys,
+        "indent": indent,
+        "default": default,
+    }
     try:
-        return json.dumps(value, ensure_ascii=ensure_ascii, separators=separators, sort_keys=sort_keys, indent=indent)
+        return json.dumps(value, **options)
     except RecursionError:
-        return dumps_iteratively(
-            value, ensure_ascii=ensure_ascii, separators=separators, sort_keys=sort_keys, indent=indent
-        )
+        return dumps_iteratively(value, **options)
 
 
 def _key_text(key: Any) -> str:
@@ -44,8 +51,10 @@ def dumps_iteratively(
     separators: tuple[str, str] | None = None,
     sort_keys: bool = False,
     indent: int | str | None = None,
+    default: Callable[[Any], Any] | None = None,
 ) -> str:
-    """What ``json.dumps`` writes, built with an explicit stack instead of recursion."""
+    """What ``json.dumps`` writes, built with an explicit stack instead of recursion; ``default`` turns
+    a value of another type into one JSON can hold, as it does for ``json.dumps``."""
     pad = " " * indent if isinstance(indent, int) else indent
     item_sep, key_sep = separators or ((", ", ": ") if pad is None else (",", ": "))
     out: list[str] = []
@@ -58,6 +67,9 @@ def dumps_iteratively(
         node, level = item
         is_dict = isinstance(node, dict)
         if not (is_dict or isinstance(node, list | tuple)):
+            if default is not None and not isinstance(node, str | int | float | None):
+                work.append((default(node), level))
+                continue
             out.append(json.dumps(node, ensure_ascii=ensure_ascii))
             continue
         if not node:

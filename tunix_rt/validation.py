@@ -71,20 +71,26 @@ def _shown(path: str) -> str:
     return path if len(path) <= 200 else f"{path[:120]}…{path[-60:]}"
 
 
-def nests_deeper(value: Any, limit: int) -> bool:
-    """Whether ``value`` holds an object or array at level ``limit + 1`` (``value`` itself is level 1
-    when it is one); counted a level at a time without recursion, so any depth is safe to ask about."""
+def json_depth(value: Any, stop: int | None = None) -> int:
+    """Levels of objects and arrays in ``value`` (a scalar is 0, ``{}`` 1, ``{"a": [1]}`` 2), counted a
+    level at a time without recursion, so any depth is safe to ask about; counting ends at ``stop``."""
     frontier = [value] if type(value) is dict or type(value) is list else []
-    for _ in range(limit):
+    depth = 0
+    while frontier and (stop is None or depth < stop):
+        depth += 1
         following: list[Any] = []
         for item in frontier:
             following.extend(
                 [c for c in (item.values() if type(item) is dict else item) if type(c) is dict or type(c) is list]
             )
-        if not following:
-            return False
         frontier = following
-    return bool(frontier)
+    return depth
+
+
+def nests_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds an object or array at level ``limit + 1`` (``value`` itself is level 1
+    when it is one)."""
+    return json_depth(value, stop=limit + 1) > limit
 
 
 def too_deep_path(value: Any, path: str, limit: int = JSON_MAX_DEPTH) -> str | None:
@@ -156,7 +162,7 @@ def depth_problems(document: Any, limit: int = JSON_MAX_DEPTH) -> dict[str, list
     its own. E.g. ``{"meta": ["meta.a.a… nests deeper than 64 levels of objects and arrays."]}``.
     """
     errors: dict[str, list[str]] = {}
-    if not nests_deeper(document, limit + (2 if isinstance(document, list) else 1)):
+    if not nests_deeper(document, limit + 1):
         return errors
     if isinstance(document, dict):
         for key, child in document.items():

@@ -4,17 +4,27 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework import serializers
 
-from tunix_rt.fields import check_json_text
+from tunix_rt.fields import BoundedJSONField, JSONObjectField, check_json_text
 from tunix_rt.validation import (
+    FILTER_MAX_SEGMENTS,
+    JSON_MAX_DEPTH,
+    JSONTooDeep,
     aware_utc,
+    depth_problems,
+    filter_path_problem,
+    json_depth,
     json_problems,
     json_value_is_clean,
     json_value_problems,
     load_json,
+    nests_deeper,
     query_json_scalar,
     text_problem,
+    too_deep_path,
 )
 
 
@@ -129,3 +139,135 @@ def test_json_value_is_clean_says_clean_only_when_the_walk_finds_nothing(value: 
 def test_check_json_text_refuses_non_finite_numbers_from_files() -> None:
     with pytest.raises(serializers.ValidationError, match="meta.a is not a finite number"):
         check_json_text({"a": float("nan")}, "meta")
+
+
+def nested(levels: int, leaf: Any = 1) -> Any:
+    """``{"a": {"a": ... leaf}}`` with ``levels`` objects, built without recursion."""
+    value = leaf
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_the_limits_are_64_levels_and_8_segments() -> None:
+    assert (JSON_MAX_DEPTH, FILTER_MAX_SEGMENTS) == (64, 8)
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ("x", 0), (None, 0), ({}, 1), ([], 1), ({"a": [1]}, 2), ([1, [2, {"b": {}}], 3], 4), (nested(5), 5)],
+)
+def test_json_depth_counts_levels_of_objects_and_arrays(value: Any, depth: int) -> None:
+    assert json_depth(value) == depth
+    assert nests_deeper(value, depth) is False
+    if depth:
+        assert nests_deeper(value, depth - 1) is True
+
+
+def test_depth_is_measured_without_recursion_at_any_depth() -> None:
+    value = nested(100_000)
+    assert json_depth(value) == 100_000
+    assert json_depth(value, stop=65) == 65
+    assert too_deep_path(value, "meta") == "meta" + ".a" * 64
+    with pytest.raises(serializers.ValidationError, match="nests deeper than 64 levels"):
+        check_json_text(value, "meta")
+
+
+def test_too_deep_path_names_the_first_container_past_the_limit_through_arrays() -> None:
+    value: dict[str, Any] = {"ok": [1, 2], "deep": [{"x": nested(62)}]}  # list, object, 62 objects = 64 levels
+    assert too_deep_path(value["deep"], "deep") is None
+    value["deep"][0]["x"] = nested(63)
+    assert too_deep_path(value["deep"], "deep") == "deep[0].x" + ".a" * 62
+    assert too_deep_path(value, "", limit=3) == "deep[0].x"
+
+
+def test_depth_problems_key_body_fields_and_batch_items() -> None:
+    assert depth_problems({"meta": nested(64), "steps": [1]}) == {}
+    assert depth_problems({"meta": nested(65)}) == {
+        "meta": ["meta" + ".a" * 64 + " nests deeper than 64 levels of objects and arrays."]
+    }
+    assert depth_problems([{"meta": nested(64)}, {"meta": nested(64)}]) == {}
+    assert list(depth_problems([{"meta": nested(64)}, {"meta": nested(65)}])) == ["1"]
+    assert depth_problems([[nested(63)], nested(65)]) == {}  # an object item's fields are the values
+    assert list(depth_problems([[nested(64)], nested(66)])) == ["0", "1"]
+
+
+def test_long_paths_are_shortened_in_messages() -> None:
+    value = {"k" * 300: nested(65)}
+    [message] = depth_problems({"meta": value})["meta"]
+    assert message.startswith("meta." + "k" * 115 + "…")
+    assert message.endswith(".a.a nests deeper than 64 levels of objects and arrays.")
+    assert len(message) < 260
+
+
+def test_load_json_refuses_what_the_parsers_cannot_read_as_too_deep() -> None:
+    for text in ("[" * 10_000 + "]" * 10_000, '{"a": "\\u00e9", "b": ' + "[" * 5_000 + "]" * 5_000 + "}", "[" * 2_000):
+        with pytest.raises(JSONTooDeep, match="nests deeper than 64 levels"):
+            load_json(text)
+    document, problems = load_json('{"a": ' + "[" * 1_000 + "]" * 1_000 + "}")
+    assert json_depth(document) == 1_001
+    assert list(problems) == ["a"]
+
+
+def test_load_json_reports_depth_and_unstorable_values_together() -> None:
+    text = '{"meta": ' + "[" * 65 + "]" * 65 + ', "x": "\\u0000"}'
+    _, problems = load_json(text)
+    assert set(problems) == {"meta", "x"}
+
+
+@pytest.mark.parametrize(("segments", "refused"), [(1, False), (8, False), (9, True), (155, True)])
+def test_filter_paths_hold_at_most_8_segments(segments: int, refused: bool) -> None:
+    problem = filter_path_problem("__".join(["a"] * segments))
+    assert (problem is not None) is refused
+    if refused:
+        assert problem == f"A meta key path has at most 8 segments ('__'-separated keys); this one has {segments}."
+
+
+def test_query_json_scalar_reads_no_container_however_deep() -> None:
+    assert query_json_scalar("[" * 100_000) is None
+    assert query_json_scalar('{"a": 1}') is None
+    assert query_json_scalar("7") == 7
+
+
+def test_json_serializer_fields_refuse_depth_before_encoding() -> None:
+    field = JSONObjectField()
+    field.bind("config", serializers.Serializer())
+    with pytest.raises(serializers.ValidationError, match=r"config\.a\.a.* nests deeper than 64 levels"):
+        field.run_validation(nested(5_000))
+    assert field.run_validation(nested(64)) == nested(64)
+    loose = BoundedJSONField()
+    loose.bind("splits", serializers.Serializer())
+    with pytest.raises(serializers.ValidationError):
+        loose.run_validation([nested(64)])
+
+
+def shaped(depth: int, keys: list[str], data: Any) -> Any:
+    """A value exactly ``depth`` levels deep whose levels alternate between objects and arrays at random."""
+    value: Any = data
+    for level in range(depth):
+        if keys[level % len(keys)] == "[":
+            value = [value]
+        else:
+            value = {keys[level % len(keys)]: value, "n": level}
+    return value
+
+
+@given(
+    depth=st.integers(min_value=1, max_value=3 * JSON_MAX_DEPTH),
+    keys=st.lists(st.sampled_from(["[", "a", "b-c", "é"]), min_size=1, max_size=5),
+    leaf=st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=5), st.booleans(), st.none()),
+)
+def test_property_a_field_within_the_limit_round_trips_and_one_past_it_is_named(
+    depth: int, keys: list[str], leaf: Any
+) -> None:
+    import json
+
+    text = json.dumps({"meta": shaped(depth, keys, leaf)}, ensure_ascii=False)
+    document, problems = load_json(text)
+    assert json_depth(document["meta"]) == depth
+    if depth <= JSON_MAX_DEPTH:
+        assert problems == {}
+        assert document == json.loads(text)
+    else:
+        assert list(problems) == ["meta"]
+        assert problems["meta"][0].endswith(" nests deeper than 64 levels of objects and arrays.")
