@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from datasets import selectors
 from datasets.formats import ExportOptions, format_names, get_format
 from datasets.models import Dataset
+from tunix_rt import jsontext
 from tunix_rt.errors import NotFound
 
 PREVIEW_RECORDS = 3
@@ -79,7 +80,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     @admin.display(description="filters")
     def filters_json(self, obj: Dataset) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.filters, indent=2, ensure_ascii=False, sort_keys=True))
+        return format_html("<pre>{}</pre>", jsontext.dumps(obj.filters, indent=2, ensure_ascii=False, sort_keys=True))
 
     @admin.display(description="curation")
     def curation(self, obj: Dataset) -> str:

@@ -6,7 +6,6 @@ back the changelist's filters (the URL) and ``select_across``, never the matched
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -32,6 +31,7 @@ from traces.admin_extensions import trace_actions_for
 from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter, SourceListFilter
 from traces.admin_forms import TagForm, TraceAdminForm
 from traces.models import Trace, TraceStatus
+from tunix_rt import jsontext
 
 VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
@@ -165,7 +165,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="meta")
     def meta_json(self, obj: Trace) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.meta, indent=2, ensure_ascii=False, sort_keys=True))
+        return format_html("<pre>{}</pre>", jsontext.dumps(obj.meta, indent=2, ensure_ascii=False, sort_keys=True))
 
     @admin.display(description="scores")
     def score_history(self, obj: Trace) -> str:

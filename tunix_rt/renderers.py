@@ -18,9 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from rest_framework.compat import INDENT_SEPARATORS, LONG_SEPARATORS, SHORT_SEPARATORS
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.utils.encoders import JSONEncoder
+
+from tunix_rt.jsontext import dumps
 
 _fallback = JSONEncoder()
 
@@ -36,7 +39,24 @@ class FastJSONRenderer(JSONRenderer):
                 return orjson.dumps(data, default=_fallback.default, option=orjson.OPT_UTC_Z)
             except (orjson.JSONEncodeError, TypeError):
                 pass
-        return super().render(data, accepted_media_type, renderer_context)
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except RecursionError:
+            return self._render_any_depth(data, accepted_media_type, renderer_context)
+
+    def _render_any_depth(
+        self, data: Any, accepted_media_type: str | None, renderer_context: Mapping[str, Any] | None
+    ) -> bytes:
+        """DRF's bytes for a value nested deeper than its recursive encoder reaches (a stored value)."""
+        indent = self.get_indent(accepted_media_type or "", renderer_context or {})
+        if indent is None:
+            separators = SHORT_SEPARATORS if self.compact else LONG_SEPARATORS
+        else:
+            separators = INDENT_SEPARATORS
+        text = dumps(
+            data, default=_fallback.default, indent=indent, ensure_ascii=self.ensure_ascii, separators=separators
+        )
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
 NDJSON = "application/x-ndjson"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from training.charts import loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartFineTuneForm, StartTrainingForm
 from training.manifest import run_manifest
 from training.models import TrainingRun
+from tunix_rt import jsontext
 from tunix_rt.errors import DomainError
 
 
@@ -112,7 +112,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="run manifest")
     def manifest(self, obj: TrainingRun) -> str:
-        text = json.dumps(run_manifest(obj), indent=2, sort_keys=True)
+        text = jsontext.dumps(run_manifest(obj), indent=2, sort_keys=True)
         return render_to_string("admin/training/parts/pre.html", {"text": text})
 
     @admin.display(description="artifacts")
