@@ -12,11 +12,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
 
 from datasets import selectors
 from datasets.formats import ExportOptions, format_names, get_format
 from datasets.models import Dataset
 from tunix_rt import jsontext
+from tunix_rt.admin import admin_require
 from tunix_rt.errors import NotFound
 
 PREVIEW_RECORDS = 3
@@ -124,12 +126,17 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         extra = [
-            path("<path:object_id>/diff/", self.admin_site.admin_view(self.diff_view), name="datasets_dataset_diff")
+            path(
+                "<path:object_id>/diff/",
+                self.admin_site.admin_view(require_safe(self.diff_view)),
+                name="datasets_dataset_diff",
+            )
         ]
         return extra + super().get_urls()
 
     def diff_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The API's diff, going from this dataset to ``?against=KEY``; an unknown key is 404 like the API."""
+        admin_require(request, self.has_view_or_change_permission(request), "datasets.view_dataset")
         base = selectors.dataset_list().filter(pk=object_id).first() if object_id.isdigit() else None
         if base is None:
             raise Http404("No such dataset.")

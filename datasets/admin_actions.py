@@ -60,5 +60,5 @@ BUILD_DATASET_ACTION = TraceAction(
     name="build_dataset",
     description="Build dataset from selection",
     function=build_dataset_from_traces,
-    allowed=lambda request: bool(request.user.has_perm("datasets.add_dataset")),
+    permissions=("datasets.add_dataset",),
 )

@@ -120,6 +120,14 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_tag_permission(self, request: HttpRequest) -> bool:
+        """Tagging may create the tag, so the tag actions need ``add_tag`` as well as ``change``."""
+        return bool(request.user.has_perm("traces.add_tag"))
+
+    def has_score_permission(self, request: HttpRequest) -> bool:
+        """Scoring and verifying write ``Score`` rows and leave the trace as it is."""
+        return bool(request.user.has_perm("traces.add_score"))
+
     @admin.display(description="prompt")
     def excerpt(self, obj: Trace) -> str:
         text = getattr(obj, "prompt_excerpt", "")
@@ -220,7 +228,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         }
         return render(request, "admin/traces/trace/action_form.html", context)
 
-    @admin.action(description="Add a tag to selected traces", permissions=["change"])
+    @admin.action(description="Add a tag to selected traces", permissions=["change", "tag"])
     def add_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -229,7 +237,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
             return None
         return self.intermediate_page(request, queryset, action="add_tag", title="Add a tag", form=form)
 
-    @admin.action(description="Remove a tag from selected traces", permissions=["change"])
+    @admin.action(description="Remove a tag from selected traces", permissions=["change", "tag"])
     def remove_tag(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         form = TagForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -238,12 +246,12 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
             return None
         return self.intermediate_page(request, queryset, action="remove_tag", title="Remove a tag", form=form)
 
-    @admin.action(description="Score selected traces with baseline", permissions=["change"])
+    @admin.action(description="Score selected traces with baseline", permissions=["score"])
     def score_baseline(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         result = bulk.traces_bulk_update(traces=queryset, score="baseline", actor=request.user)
         self.message_user(request, f"Scored {result.scored} trace(s) with baseline.", messages.SUCCESS)
 
-    @admin.action(description="Verify selected traces (answer, format, Tunix reward, steps)", permissions=["change"])
+    @admin.action(description="Verify selected traces (answer, format, Tunix reward, steps)", permissions=["score"])
     def verify(self, request: HttpRequest, queryset: QuerySet[Trace]) -> None:
         for criteria in VERIFIERS:
             result = bulk.traces_bulk_update(traces=queryset, score=criteria, actor=request.user)
@@ -257,7 +265,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         result = bulk.traces_reject_duplicates(traces=queryset, actor=request.user)
         self.message_user(request, f"Rejected {result.changed} duplicate trace(s).", messages.SUCCESS)
 
-    @admin.action(description="Compare two selected traces")
+    @admin.action(description="Compare two selected traces", permissions=["view"])
     def compare_two(self, request: HttpRequest, queryset: QuerySet[Trace]) -> HttpResponse | None:
         ids = list(queryset.values_list("id", flat=True)[:3])
         if len(ids) != 2:
@@ -267,7 +275,8 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         return HttpResponseRedirect(f"{url}?{urlencode({'base': str(ids[0]), 'other': str(ids[1])})}")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """The trace actions plus those other apps registered (``traces.admin_extensions``)."""
+        """The trace actions plus those other apps registered (``traces.admin_extensions``), each offered
+        only to users holding its permissions; Django runs no action it did not offer."""
         actions = super().get_actions(request)
         for extra in trace_actions_for(request):
             actions[extra.name] = (extra.function, extra.name, extra.description)

@@ -21,16 +21,17 @@ class HeldTraceDeleteMixin(admin.ModelAdmin):
         """Django's summary without the tag links ("Trace_tags object (3)"); warns about holders.
 
         The warning is shown on the confirmation pages (single and bulk); the confirmed POST
-        (``post=yes``) warns after the delete instead.
+        (``post=yes``) warns after the delete instead. The scores and preference pairs that go with a
+        trace need no permission of their own: ``delete_trace`` is the one a delete takes, as in the API.
         """
-        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        deleted, model_count, _, protected = super().get_deleted_objects(objs, request)
         through = Trace.tags.through._meta
         model_count.pop(str(through.verbose_name_plural), None)
         deleted = _without_prefix(deleted, f"{capfirst(through.verbose_name)}: ")
         if request.POST.get("post") != "yes":
             ids = list(objs.values_list("pk", flat=True)) if isinstance(objs, QuerySet) else [obj.pk for obj in objs]
             self._warn_holders(request, ids)
-        return deleted, model_count, perms_needed, protected
+        return deleted, model_count, set(), protected
 
     def _warn_holders(self, request: HttpRequest, trace_ids: list[Any]) -> None:
         warning = holdings_warning(trace_holdings(trace_ids=trace_ids), many=len(trace_ids) > 1)

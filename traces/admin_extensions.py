@@ -1,7 +1,7 @@
 """Actions that other apps add to the trace changelist, so ``traces`` needs to know nothing of them.
 
 A higher app (``datasets`` builds a dataset from the selection) registers its action from its
-``AppConfig.ready``; the trace admin lists it for the users ``allowed`` admits.
+``AppConfig.ready``; the trace admin lists (and runs) it only for users holding all its ``permissions``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class TraceAction:
     name: str
     description: str
     function: Callable[[Any, HttpRequest, Any], Any]
-    allowed: Callable[[HttpRequest], bool]
+    permissions: tuple[str, ...]
 
 
 _ACTIONS: dict[str, TraceAction] = {}
@@ -30,4 +30,4 @@ def trace_action_register(action: TraceAction) -> None:
 
 
 def trace_actions_for(request: HttpRequest) -> list[TraceAction]:
-    return [action for action in _ACTIONS.values() if action.allowed(request)]
+    return [action for action in _ACTIONS.values() if request.user.has_perms(action.permissions)]

@@ -1,7 +1,10 @@
 """The admin's own pages for traces: the review queue and the compare page.
 
 Both are views of ``TraceAdmin`` (registered in its ``get_urls``); every change goes
-through ``traces.services`` with the logged-in user as the actor.
+through ``traces.services`` with the logged-in user as the actor. Reading needs the view
+permission; a POST needs the permission of the change it makes (``change_trace``,
+``add_preference``) and is refused with 403 before anything is written, and the pages
+leave out the controls a user may not use.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from traces.models import Trace, TraceStatus
 from traces.review import review_first, review_next
 from traces.scoring import CannotVerify, get_scorer
 from traces.serializers import TAG_PATTERN
+from tunix_rt.admin import admin_require
 from tunix_rt.errors import DomainError
 
 QUEUE_PARAMS = ("trace", "pos", "move", "p")
@@ -36,9 +40,11 @@ def _changelist_url() -> str:
 def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
     """GET shows two traces and their step-level diff; POST approves or rejects one side, or prefers
     one side over the other (a ``Preference``), and comes back."""
+    admin_require(request, model_admin.has_view_or_change_permission(request), "traces.view_trace")
     if request.method == "POST" and request.POST.get("op") == "prefer":
         return _prefer(model_admin, request)
     if request.method == "POST":
+        admin_require(request, model_admin.has_change_permission(request), "traces.change_trace")
         try:
             trace = selectors.trace_get(trace_id=request.POST.get("trace", ""))
             status = TraceStatus(request.POST.get("status", ""))
@@ -63,15 +69,14 @@ def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(_changelist_url())
     sides["base"]["opponent_id"], sides["other"]["opponent_id"] = sides["other"]["id"], sides["base"]["id"]
     context["sides"] = {"base": sides["base"], "other": sides["other"]}
+    context["can_change"] = model_admin.has_change_permission(request)
     context["can_prefer"] = request.user.has_perm("traces.add_preference")
     context["diff"] = sides["diff"]
     return TemplateResponse(request, "admin/traces/trace/compare.html", context)
 
 
 def _prefer(model_admin: Any, request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("traces.add_preference"):
-        model_admin.message_user(request, "Recording a preference needs the curator role.", messages.ERROR)
-        return HttpResponseRedirect(request.get_full_path())
+    admin_require(request, request.user.has_perm("traces.add_preference"), "traces.add_preference")
     try:
         preference = preferences.preference_create(
             chosen_id=request.POST.get("chosen", ""),
@@ -136,6 +141,9 @@ def _verdict_text(criteria: str, details: dict[str, Any]) -> str:
 
 def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
     """One trace at a time from the changelist's filters; actions save, then move on by keyset."""
+    admin_require(request, model_admin.has_view_or_change_permission(request), "traces.view_trace")
+    if request.method == "POST":
+        admin_require(request, model_admin.has_change_permission(request), "traces.change_trace")
     filters = _queue_filters(request)
     try:
         queue, total = _queue(model_admin, request, filters)
@@ -187,6 +195,8 @@ def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
             near_duplicates.trace_similar(trace=trace, threshold=0.8, limit=near_duplicates.CANDIDATES_MAX)
         ),
         "tags": [tag.name for tag in trace.tags.all()],
+        "can_change": model_admin.has_change_permission(request, trace),
+        "can_tag": model_admin.has_change_permission(request, trace) and request.user.has_perm("traces.add_tag"),
         "prev_url": _url(filters, trace=trace.pk, pos=pos, move="prev"),
         "next_url": _url(filters, trace=trace.pk, pos=pos, move="next"),
         "changelist_url": f"{_changelist_url()}?{filters.urlencode()}",
@@ -238,6 +248,7 @@ def _act(
         status = TraceStatus.APPROVED if op == "approve" else TraceStatus.REJECTED
         services.trace_update_curation(trace=trace, status=status, actor=request.user)
     elif op == "tag":
+        admin_require(request, request.user.has_perm("traces.add_tag"), "traces.add_tag")
         tag = request.POST.get("tag", "").strip()
         if not TAG_PATTERN.match(tag):
             model_admin.message_user(request, "Tags use letters, digits, '_', '.', ':' and '-'.", messages.ERROR)

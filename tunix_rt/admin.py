@@ -8,11 +8,27 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from tunix_rt.accounts import user_role_changed
 from tunix_rt.models import AuditEntry
-from tunix_rt.roles import ADMIN, user_role
+from tunix_rt.roles import ADMIN, role_permission_codes, user_role
+
+
+def permission_role(permission: str) -> str:
+    """The lowest role whose group holds the model permission ``app.codename``; ``admin`` when no group does."""
+    return next((role for role, codes in role_permission_codes().items() if permission in codes), ADMIN)
+
+
+def admin_require(request: HttpRequest, allowed: bool, permission: str) -> None:
+    """The one refusal of the admin's own pages: 403 naming the permission and the role that grants it,
+    raised before anything is written."""
+    if not allowed:
+        having = user_role(request.user) or "no role"
+        raise PermissionDenied(
+            f"This needs the {permission} permission (the {permission_role(permission)} role); your role is {having}."
+        )
 
 
 @admin.register(AuditEntry)

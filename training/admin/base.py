@@ -1,18 +1,18 @@
-"""What the training admins share: read-only model pages, the permission check of job pages, percentages."""
+"""What the training admins share: read-only model pages, the permission checks of custom pages, percentages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from tunix_rt.admin import admin_require
 
 
 def require_permission(request: HttpRequest, permission: str) -> None:
-    """Custom admin pages that start or stop jobs need the permission the user's role group gives."""
-    if not request.user.has_perm(permission):
-        raise PermissionDenied(f"This needs the {permission} permission (the trainer role).")
+    """Custom admin pages that start or stop jobs need the permission the user's role group gives (else 403)."""
+    admin_require(request, request.user.has_perm(permission), permission)
 
 
 def pct(value: float | None) -> str:

@@ -11,10 +11,11 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_safe
 
 from training import selectors
 from training import services as evaluation_services
-from training.admin.base import ReadOnlyAdmin, created_by_name, pct
+from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
 from training.models import EvaluationResult, EvaluationRun
 from tunix_rt.errors import DomainError
 
@@ -105,10 +106,12 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">{} per-example results</a>', url, obj.example_count)
 
     def get_urls(self) -> list[Any]:
-        report = path("report/", self.admin_site.admin_view(self.report_view), name="training_evaluationrun_report")
+        report_view = self.admin_site.admin_view(require_safe(self.report_view))
+        report = path("report/", report_view, name="training_evaluationrun_report")
         return [report] + super().get_urls()
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
+        require_permission(request, "training.view_evaluationrun")
         try:
             report = evaluation_services.evaluation_report(
                 before=selectors.evaluation_get(evaluation_id=request.GET.get("before", "")),

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_safe
 
 from training import selectors, services
 from training import services as evaluation_services
@@ -144,9 +145,25 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             path("start/", view(self.start_view), name="training_trainingrun_start"),
             path("<uuid:run_id>/evaluate/", view(self.evaluate_view), name="training_trainingrun_evaluate"),
             path("<uuid:run_id>/cancel/", view(self.cancel_view), name="training_trainingrun_cancel"),
-            path("<uuid:run_id>/compare/", view(self.compare_view), name="training_trainingrun_compare"),
+            path("<uuid:run_id>/compare/", view(require_safe(self.compare_view)), name="training_trainingrun_compare"),
             path("<uuid:run_id>/fine-tune/", view(self.fine_tune_view), name="training_trainingrun_fine_tune"),
         ] + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        can_start = request.user.has_perm("training.add_trainingrun")
+        return super().changelist_view(request, {"can_start": can_start, **(extra_context or {})})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The run page offers only the buttons whose pages the user's permissions open."""
+        user = request.user
+        can = {
+            "can_evaluate": user.has_perm("training.add_evaluationrun"),
+            "can_fine_tune": user.has_perm("training.add_trainingrun"),
+            "can_cancel": user.has_perm("training.change_trainingrun"),
+        }
+        return super().change_view(request, object_id, form_url, {**can, **(extra_context or {})})
 
     def _form_page(self, request: HttpRequest, title: str, form: Any) -> HttpResponse:
         context = {**self.admin_site.each_context(request), "title": title, "form": form, "opts": self.model._meta}
@@ -213,6 +230,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(reverse("admin:training_trainingrun_change", args=[run.run_id]))
 
     def compare_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        require_permission(request, "training.view_evaluationrun")
         run = selectors.training_run_get(run_id=run_id)
         evaluations = selectors.evaluation_list(training_run=run)
         form = CompareEvaluationsForm(request.GET or None, evaluations=evaluations)
