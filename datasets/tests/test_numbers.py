@@ -62,6 +62,15 @@ def test_numbers_come_back_as_sent_through_the_database_every_export_and_an_impo
     Trace.objects.all().delete()
 
 
+def test_a_batch_large_enough_for_copy_keeps_floats_floats(api_client: APIClient) -> None:
+    meta = {"exp": 1e20, "edge": 1e16, "int": INT64_MAX, "neg": -2.5e18, "text": "e+1"}
+    batch = [{**BODY, "prompt": f"p{n}", "meta": meta} for n in range(25)]
+    response = api_client.post("/api/traces/batch", batch, format="json")
+    assert response.status_code == 201, response.content
+    assert len(metas := list(Trace.objects.values_list("meta", flat=True))) == 25
+    assert all(same(stored, meta) for stored in metas)
+
+
 def test_a_float_stored_as_an_integer_beyond_64_bits_reads_back_as_a_float(tmp_path: Path) -> None:
     """Rows written before large floats were stored as decimals hold ``1e20`` as ``100000000000000000000``."""
     trace = golden_trace(meta={"exp": 1.0})

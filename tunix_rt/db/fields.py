@@ -31,18 +31,26 @@ def _exact_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class ExactNumberEncoder(json.JSONEncoder):
-    """Writes JSON that both databases read back as the same numbers: a float stays a float.
+def exact_json_bytes(value: Any) -> bytes:
+    """JSON of ``value`` that both databases read back as the same numbers: orjson's, unless it holds
+    ``e+`` (a float of ``_EXPONENT_FLOAT`` or more, or only a string holding those characters), then
+    ``_exact_text``'s; the standard encoder's for what orjson refuses. Callers pass validated values
+    (orjson writes a NaN as null)."""
+    try:
+        data = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
+    return data if b"e+" not in data else _exact_text(value).encode()
 
-    orjson writes most values; text holding ``e+`` (a large float, or only a string that holds it)
-    or ``null`` (where orjson would write a NaN too) is written by ``_exact_text``, and anything orjson
-    refuses by the standard encoder, which the database then judges as it would Django's default.
-    """
+
+class ExactNumberEncoder(json.JSONEncoder):
+    """``exact_json_bytes`` for Django's own writes, where a NaN stays ``NaN`` (orjson would write null)
+    and the database refuses it as it does with Django's default encoder."""
 
     def encode(self, o: Any) -> str:
         try:
             data = orjson.dumps(o)
-        except (orjson.JSONEncodeError, TypeError):
+        except orjson.JSONEncodeError:
             return super().encode(o)
         if b"e+" in data or b"null" in data:
             return _exact_text(o)
@@ -74,20 +82,18 @@ class FastJSONField(models.JSONField):
     The two parsers give equal values for what validation lets in (finite numbers, integers within 64
     bits); text with a 19-digit run, which orjson would read as a float beyond 64 bits, a custom
     decoder, or anything orjson refuses goes through Django's own parsing, after which an integer
-    beyond 64 bits is a float (``floats_beyond_int64``). Values are written by ``ExactNumberEncoder``
-    unless another encoder is given.
+    beyond 64 bits is a float (``floats_beyond_int64``). Values are written so that a float stays a
+    float (``exact_json_bytes``, ``ExactNumberEncoder``).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("encoder", ExactNumberEncoder)
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self) -> Any:
-        """The default encoder is not part of the field's migration state (a change of it needs no migration)."""
-        name, path, args, kwargs = super().deconstruct()
-        if kwargs.get("encoder") is ExactNumberEncoder:
-            del kwargs["encoder"]
-        return name, path, args, kwargs
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        """Written by ``ExactNumberEncoder`` unless the field has an encoder of its own
+        (``tunix_rt.db.rows`` writes it with ``exact_json_bytes``)."""
+        if self.encoder is not None:
+            return super().get_db_prep_value(value, connection, prepared)
+        if not prepared:
+            value = self.get_prep_value(value)
+        return connection.ops.adapt_json_value(value, ExactNumberEncoder)
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         read: Any = super().from_db_value

@@ -27,11 +27,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import orjson
 from django.db import connection, models, transaction
 from psycopg import postgres
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
+
+from tunix_rt.db.fields import exact_json_bytes
 
 PARAMS_MAX = 65_535  # PostgreSQL's limit of bound parameters per statement
 COPY_MIN_ROWS = 20  # below this a plain INSERT is as quick
@@ -43,15 +44,14 @@ def _log(sql: str, started: float, rows: int) -> None:
 
 
 def _json_bytes(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return json.dumps(value).encode()
+    return exact_json_bytes(value)
 
 
 def _json_text(value: Any) -> Any:
     """JSON text for a JSON column, by orjson (the database parses it, so only the value counts),
-    or by the standard encoder for what orjson refuses (an integer beyond 64 bits).
+    or by the standard encoder for what orjson refuses (an integer beyond 64 bits); a large float
+    is written in full with a decimal point, so that PostgreSQL returns it as a float
+    (``tunix_rt.db.fields.exact_json_bytes``).
 
     Callers pass validated values: orjson would write a NaN as null where the standard encoder
     writes ``NaN``, which the database refuses; validation refuses both first.

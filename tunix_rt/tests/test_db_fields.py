@@ -5,7 +5,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tunix_rt.db.fields import ExactNumberEncoder, FastJSONField, floats_beyond_int64
+from tunix_rt.db.fields import ExactNumberEncoder, FastJSONField, exact_json_bytes, floats_beyond_int64
 from tunix_rt.validation import INT64_MAX, INT64_MIN
 
 
@@ -28,9 +28,14 @@ def test_integers_beyond_64_bits_read_back_as_floats() -> None:
     assert type(floats_beyond_int64(INT64_MAX)) is int and type(floats_beyond_int64(2**63)) is float
 
 
-def test_the_default_encoder_is_not_part_of_the_migration_state() -> None:
-    assert "encoder" not in FastJSONField(null=True).deconstruct()[3]
-    assert FastJSONField().encoder is ExactNumberEncoder
+def test_bulk_writes_use_orjson_unless_a_large_float_is_there() -> None:
+    assert exact_json_bytes({"a": [1, 2.5, None, "é"]}) == '{"a":[1,2.5,null,"é"]}'.encode()
+    assert exact_json_bytes({"a": 1e20, "b": "x"}) == b'{"a":100000000000000000000.0,"b":"x"}'
+    assert exact_json_bytes([2**70]) == b"[1180591620717411303424]"
+
+
+def test_the_field_has_no_encoder_in_its_migration_state() -> None:
+    assert FastJSONField().encoder is None and "encoder" not in FastJSONField(null=True).deconstruct()[3]
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(INT64_MIN, INT64_MAX))
