@@ -28,7 +28,7 @@ BOUNDS: dict[str, dict[str, Any]] = {
     "model.tiny.head_dim": _range(1, "head_dim"),
     "model.tiny.num_kv_heads": _range(1, "heads"),
     "model.tiny.sliding_window_size": _range(1, "seq_len"),
-    "model.mode": {"enum": ["tiny", "checkpoint"]},
+    "model.mode": {"enum": ["tiny", "checkpoint", "pretrained"]},
     "model.dtype": {"enum": ["float32", "bfloat16"]},
     "model.lora.rank": _range(1, "lora_rank"),
     "model.lora.alpha": {"minimum": 0, "exclusiveMinimum": True},
@@ -49,6 +49,8 @@ BOUNDS: dict[str, dict[str, Any]] = {
     "training.pad_multiple": _range(1, "seq_len"),
     "eval.max_new_tokens": _range(1, "eval_tokens"),
     "eval.batch_size": _range(1, "batch_size"),
+    "mesh.fsdp": _range(1, "mesh_axis"),
+    "mesh.tp": _range(1, "mesh_axis"),
 }
 _SCALARS = {int: "integer", float: "number", bool: "boolean", str: "string"}
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from traces.gemma import gemma_prompt
+from traces.gemma import END_OF_TURN, MODEL_TURN, USER_TURN, gemma_prompt
 
 if TYPE_CHECKING:
     import sentencepiece as spm
@@ -18,9 +18,31 @@ class DataError(ValueError):
     """The records cannot be turned into training batches."""
 
 
-def wrap_prompt(prompt: str) -> str:
-    """Put a raw user prompt in the Gemma turn template used by the prompt_completion export."""
+def wrap_prompt(prompt: str, processor: Any = None) -> str:
+    """Put a raw user prompt in the model's chat template: a pretrained model's own, else the Gemma
+    turn template used by the prompt_completion export."""
+    if getattr(processor, "templated", False):
+        return str(processor.chat_prompt(prompt))
     return gemma_prompt(prompt)
+
+
+def template_records(records: Sequence[Mapping[str, Any]], processor: Any) -> list[dict[str, Any]]:
+    """Records as the model's chat template renders them, so training sees the text sampling will.
+
+    Only a tokenizer with its own chat template changes anything: a record in the export's Gemma
+    turns is re-rendered in that template; one already rendered (``--template-from``) is kept.
+    """
+    _check_records(records)
+    if not getattr(processor, "templated", False):
+        return [dict(r) for r in records]
+    out = []
+    for record in records:
+        prompt, completion = str(record["prompt"]), str(record["completion"])
+        if prompt.startswith(USER_TURN) and prompt.endswith(MODEL_TURN) and completion.endswith(END_OF_TURN):
+            user = prompt[len(USER_TURN) : -len(MODEL_TURN)]
+            prompt, completion = processor.chat_pair(user, completion[: -len(END_OF_TURN)])
+        out.append({**record, "prompt": prompt, "completion": completion})
+    return out
 
 
 def record_texts(records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -46,11 +68,17 @@ def encode_records(
     """
     _check_records(records)
     pad, bos, eos = processor.pad_id(), processor.bos_id(), processor.eos_id()
+    templated = getattr(processor, "templated", False)
     tokens = np.full((len(records), max_seq_len), pad, dtype=np.int32)
     mask = np.zeros((len(records), max_seq_len), dtype=np.int32)
     for i, record in enumerate(records):
-        prompt_ids = [bos, *processor.EncodeAsIds(record["prompt"])]
-        completion_ids = [*processor.EncodeAsIds(record["completion"]), eos]
+        if templated:
+            # The chat template wrote the begin-of-text and end-of-turn tokens into the text itself.
+            prompt_ids = list(processor.EncodeAsIds(record["prompt"]))
+            completion_ids = list(processor.EncodeAsIds(record["completion"]))
+        else:
+            prompt_ids = [bos, *processor.EncodeAsIds(record["prompt"])]
+            completion_ids = [*processor.EncodeAsIds(record["completion"]), eos]
         length = len(prompt_ids) + len(completion_ids)
         if max_completion_len is not None and len(completion_ids) - 1 > max_completion_len:
             raise DataError(

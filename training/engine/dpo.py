@@ -18,6 +18,7 @@ from typing import Any
 from training.engine.config import DPORunConfig
 from training.engine.data import DataError
 from training.engine.grpo import RLResult
+from training.engine.models import make_mesh
 from training.engine.rl_common import (
     StepCallback,
     StepMetrics,
@@ -26,10 +27,10 @@ from training.engine.rl_common import (
     prepare_child_run,
     save_snapshot,
 )
-from training.engine.rl_data import encode_preferences, preference_batches
+from training.engine.rl_data import encode_preferences, preference_batches, template_preferences
 from training.engine.sft import FINAL, INITIAL, TrainingError
 from training.engine.stack import ensure_training_stack
-from training.engine.tokenizer import TOKENIZER_FILE, load_tokenizer
+from training.engine.tokenizer import TokenizerError, load_run_tokenizer
 
 _PREFIX = "dpo"
 
@@ -61,22 +62,24 @@ def run_dpo(
     ensure_training_stack()
     if not isinstance(config, DPORunConfig):
         raise TrainingError(f"config must be a DPORunConfig, got {type(config).__name__}")
-    processor = load_tokenizer(path=Path(parent_dir) / "tokenizer" / TOKENIZER_FILE)
     try:
+        processor = load_run_tokenizer(tokenizer_dir=Path(parent_dir) / "tokenizer")
+        records = template_preferences(records, processor)
         arrays = encode_preferences(records=records, processor=processor, config=config)
-    except DataError as exc:
+    except (DataError, TokenizerError) as exc:
         raise TrainingError(str(exc)) from exc
     run_dir = Path(run_dir)
     spec = prepare_child_run(parent_dir=parent_dir, run_dir=run_dir)
     lora = spec.lora is not None
     start = time.perf_counter()
-    policy = load_parent_weights(parent_dir=parent_dir)
+    mesh = make_mesh(config.mesh)
+    policy = load_parent_weights(parent_dir=parent_dir, mesh=mesh)
     initial = save_snapshot(model=policy, run_dir=run_dir, which=INITIAL, step=0, lora=lora)
     orpo = config.dpo.algorithm == "orpo"
-    reference = None if orpo else load_parent_weights(parent_dir=parent_dir)
+    reference = None if orpo else load_parent_weights(parent_dir=parent_dir, mesh=mesh)
     t = config.training
     metrics = StepMetrics(rename=dpo_metric_names(), on_step=on_step, log_every=t.log_every, max_steps=t.max_steps)
-    with metrics:
+    with metrics, mesh:
         trainer = _trainer(policy=policy, reference=reference, config=config)
         trainer.train(preference_batches(arrays=arrays, config=config))
         metrics.flush()

@@ -1,7 +1,7 @@
 """GRPO with Tunix's ``GRPOLearner`` from a parent run's final weights, rewarded by the verifiers.
 
-Actor, frozen reference and rollout sit on one ``(1, 1)`` device mesh whose axes are
-``AxisType.Auto`` (JAX's default Explicit axes break the Gemma3 embedder's gather). The
+Actor, frozen reference and rollout sit on the config's device mesh (one device by default)
+whose axes are ``AxisType.Auto`` (JAX's default Explicit axes break the Gemma3 embedder's gather). The
 reward functions are ``traces.verifiers.rewards``: what a curator sees as ``tunix_reward`` is
 what the policy is trained to raise.
 """
@@ -18,7 +18,8 @@ import numpy as np
 
 from traces.verifiers.answers import answers_match
 from training.engine.config import GRPORunConfig
-from training.engine.data import DataError
+from training.engine.data import DataError, template_records
+from training.engine.models import make_mesh
 from training.engine.rl_common import (
     StepCallback,
     StepMetrics,
@@ -36,7 +37,7 @@ from training.engine.rl_data import (
 )
 from training.engine.sft import FINAL, INITIAL, TrainingError
 from training.engine.stack import ensure_training_stack
-from training.engine.tokenizer import TOKENIZER_FILE, load_tokenizer, stop_token_ids
+from training.engine.tokenizer import TokenizerError, load_run_tokenizer, run_stop_ids
 
 SAMPLED_CORRECT = "sampled_correct"
 
@@ -86,9 +87,9 @@ def grpo_preflight(*, records: Sequence[Mapping[str, Any]], config: GRPORunConfi
     try:
         check_grpo_config(config)
         check_grpo_records(records=records, config=config)
-        processor = load_tokenizer(path=Path(parent_dir) / "tokenizer" / TOKENIZER_FILE)
-        return check_grpo_budgets(records=records, processor=processor, config=config)
-    except DataError as exc:
+        processor = load_run_tokenizer(tokenizer_dir=Path(parent_dir) / "tokenizer")
+        return check_grpo_budgets(records=template_records(records, processor), processor=processor, config=config)
+    except (DataError, TokenizerError) as exc:
         raise TrainingError(str(exc)) from exc
 
 
@@ -110,19 +111,21 @@ def run_grpo(
     if not isinstance(config, GRPORunConfig):
         raise TrainingError(f"config must be a GRPORunConfig, got {type(config).__name__}")
     checks = grpo_preflight(records=records, config=config, parent_dir=parent_dir)
+    records = template_records(records, load_run_tokenizer(tokenizer_dir=Path(parent_dir) / "tokenizer"))
     run_dir = Path(run_dir)
     spec = prepare_child_run(parent_dir=parent_dir, run_dir=run_dir)
     lora = spec.lora is not None
     start = time.perf_counter()
-    actor = load_parent_weights(parent_dir=parent_dir)
+    mesh = make_mesh(config.mesh)
+    actor = load_parent_weights(parent_dir=parent_dir, mesh=mesh)
     initial = save_snapshot(model=actor, run_dir=run_dir, which=INITIAL, step=0, lora=lora)
-    reference = load_parent_weights(parent_dir=parent_dir) if config.grpo.beta > 0 else None
+    reference = load_parent_weights(parent_dir=parent_dir, mesh=mesh) if config.grpo.beta > 0 else None
     t = config.training
     metrics = StepMetrics(
         rename=grpo_metric_names(config), on_step=on_step, log_every=t.log_every, max_steps=t.max_steps
     )
     with metrics:
-        cluster, learner = _learner(actor=actor, reference=reference, config=config, parent_dir=parent_dir)
+        cluster, learner = _learner(actor=actor, reference=reference, config=config, parent_dir=parent_dir, mesh=mesh)
         learner.train(grpo_batches(records=records, config=config))
         metrics.flush()
     steps = int(cluster.actor_trainer.train_steps)
@@ -141,21 +144,13 @@ def run_grpo(
     )
 
 
-def _mesh() -> Any:
-    import jax
-    from jax.sharding import AxisType
-
-    return jax.make_mesh((1, 1), ("fsdp", "tp"), axis_types=(AxisType.Auto, AxisType.Auto))
-
-
-def _learner(*, actor: Any, reference: Any, config: GRPORunConfig, parent_dir: Path) -> tuple[Any, Any]:
+def _learner(*, actor: Any, reference: Any, config: GRPORunConfig, parent_dir: Path, mesh: Any) -> tuple[Any, Any]:
     from tunix.rl import rl_cluster as rl_cluster_lib
     from tunix.rl.grpo import grpo_learner
     from tunix.rl.rollout import base_rollout
 
     g, t = config.grpo, config.training
-    processor = load_tokenizer(path=Path(parent_dir) / "tokenizer" / TOKENIZER_FILE)
-    mesh = _mesh()
+    processor = load_run_tokenizer(tokenizer_dir=Path(parent_dir) / "tokenizer")
     Role = rl_cluster_lib.Role
     micro = g.micro_batch_size or t.batch_size
     training_config = rl_cluster_lib.RLTrainingConfig(
@@ -177,7 +172,7 @@ def _learner(*, actor: Any, reference: Any, config: GRPORunConfig, parent_dir: P
         top_p=g.top_p,
         top_k=g.top_k,
         seed=t.seed,
-        eos_tokens=stop_token_ids(processor),
+        eos_tokens=run_stop_ids(processor),
     )
     cluster = rl_cluster_lib.RLCluster(
         actor=actor,

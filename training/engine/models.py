@@ -1,4 +1,5 @@
-"""Model construction: the random `tiny` Gemma3 preset, or a local base checkpoint with LoRA.
+"""Model construction: the random `tiny` Gemma3 preset, a local base checkpoint, or a pretrained
+Hugging Face directory (Gemma 3, Qwen 3, Llama 3), with LoRA or without, on a device mesh.
 
 A run records a `ModelSpec` in `run_dir/model.json` so that sampling rebuilds exactly
 the module tree that training checkpointed.
@@ -11,9 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.engine.config import LoraConfig, TinyModelConfig
+from training.engine.config import LoraConfig, MeshConfig, TinyModelConfig
 
 if TYPE_CHECKING:
+    import jax
     from flax import nnx
     from tunix.models.gemma3 import model as gemma3
 
@@ -129,16 +131,56 @@ def gemma3_model_config(fields: dict[str, Any], *, dtype: str = "float32") -> ge
         raise ModelLoadError(f"incomplete model config: {exc}") from exc
 
 
-def build_model(*, spec: ModelSpec) -> nnx.Module:
-    """Build the run's model: tiny random init, or base checkpoint plus LoRA."""
-    if spec.mode == "tiny":
-        return init_tiny_model(fields=spec.model_config, seed=spec.seed)
-    if spec.base_checkpoint_path is None:
-        raise ModelLoadError("checkpoint mode needs a base checkpoint path")
-    model = load_base_model(fields=spec.model_config, checkpoint_path=Path(spec.base_checkpoint_path), dtype=spec.dtype)
-    if spec.lora is not None:
-        model = apply_lora(model=model, lora=LoraConfig(**spec.lora), seed=spec.seed)
+def make_mesh(config: MeshConfig | None) -> jax.sharding.Mesh:
+    """A ``('fsdp', 'tp')`` mesh over the first ``fsdp * tp`` devices, the axis names Tunix's models shard on."""
+    import jax
+    import numpy as np
+    from jax.sharding import AxisType
+
+    config = config or MeshConfig()
+    devices = jax.devices()
+    if config.devices > len(devices):
+        raise ModelLoadError(
+            f"mesh {{fsdp: {config.fsdp}, tp: {config.tp}}} needs {config.devices} devices, "
+            f"this host has {len(devices)} ({devices[0].platform})"
+        )
+    grid = np.array(devices[: config.devices]).reshape(config.fsdp, config.tp)
+    # Auto axes: JAX's Explicit axes break the Gemma3 embedder's gather.
+    return jax.sharding.Mesh(grid, ("fsdp", "tp"), axis_types=(AxisType.Auto, AxisType.Auto))
+
+
+def shard_model(model: nnx.Module, mesh: jax.sharding.Mesh) -> nnx.Module:
+    """Place every variable by its sharding annotation on ``mesh`` (replicated where it has none)."""
+    import jax
+    from flax import nnx
+
+    state = nnx.state(model)
+    shardings = nnx.get_named_sharding(state, mesh)
+    nnx.update(model, jax.device_put(state, shardings))
     return model
+
+
+def build_model(*, spec: ModelSpec, mesh: jax.sharding.Mesh | None = None) -> nnx.Module:
+    """Build the run's model: tiny random init, base checkpoint or pretrained directory, plus LoRA."""
+    if mesh is None:
+        mesh = make_mesh(None)
+    if spec.mode == "tiny":
+        with mesh:
+            return shard_model(init_tiny_model(fields=spec.model_config, seed=spec.seed), mesh)
+    if spec.base_checkpoint_path is None:
+        raise ModelLoadError(f"{spec.mode} mode needs a base checkpoint path")
+    if spec.mode == "pretrained":
+        from training.engine.hf import load_pretrained
+
+        model = load_pretrained(path=spec.base_checkpoint_path, dtype=spec.dtype, mesh=mesh)
+    else:
+        model = load_base_model(
+            fields=spec.model_config, checkpoint_path=Path(spec.base_checkpoint_path), dtype=spec.dtype
+        )
+    if spec.lora is not None:
+        with mesh:
+            model = apply_lora(model=model, lora=LoraConfig(**spec.lora), seed=spec.seed)
+    return shard_model(model, mesh)
 
 
 def init_tiny_model(*, fields: dict[str, Any], seed: int) -> gemma3.Gemma3:

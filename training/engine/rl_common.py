@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from training.engine.config import DPORunConfig, GRPORunConfig
 from training.engine.models import SPEC_FILE, ModelSpec
 from training.engine.sft import FINAL, INITIAL, TrainingError, checkpoint_root
-from training.engine.tokenizer import TOKENIZER_FILE
+from training.engine.tokenizer import HF_TOKENIZER_FILE, TOKENIZER_FILE
 
 if TYPE_CHECKING:
     import optax
@@ -37,23 +37,22 @@ def prepare_child_run(*, parent_dir: Path, run_dir: Path) -> ModelSpec:
     final = checkpoint_root(parent_dir, FINAL)
     if not final.is_dir() or not any(final.iterdir()):
         raise TrainingError(f"the parent run has no final checkpoint under {final}")
-    tokenizer = parent_dir / TOKENIZER_DIR / TOKENIZER_FILE
-    if not tokenizer.is_file():
-        raise TrainingError(f"the parent run has no tokenizer at {tokenizer}")
+    tokenizer = parent_dir / TOKENIZER_DIR
+    if not any((tokenizer / name).is_file() for name in (TOKENIZER_FILE, HF_TOKENIZER_FILE)):
+        raise TrainingError(f"the parent run has no tokenizer at {tokenizer / TOKENIZER_FILE}")
     spec = ModelSpec.load(parent_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / TOKENIZER_DIR).mkdir(exist_ok=True)
-    shutil.copy2(tokenizer, run_dir / TOKENIZER_DIR / TOKENIZER_FILE)
+    shutil.copytree(tokenizer, run_dir / TOKENIZER_DIR, dirs_exist_ok=True)
     shutil.copy2(parent_dir / SPEC_FILE, run_dir / SPEC_FILE)
     return spec
 
 
-def load_parent_weights(*, parent_dir: Path) -> nnx.Module:
-    """A fresh copy of the parent's final model (call twice for policy and frozen reference)."""
+def load_parent_weights(*, parent_dir: Path, mesh: Any = None) -> nnx.Module:
+    """A fresh copy of the parent's final model on ``mesh`` (call twice for policy and frozen reference)."""
     from training.engine.sampling import SamplingError, load_run_model
 
     try:
-        return load_run_model(run_dir=Path(parent_dir), checkpoint=FINAL)
+        return load_run_model(run_dir=Path(parent_dir), checkpoint=FINAL, mesh=mesh)
     except SamplingError as exc:
         raise TrainingError(f"cannot load the parent run's final weights: {exc}") from exc
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from traces.gemma import END_OF_TURN
+from traces.gemma import END_OF_TURN, MODEL_TURN, USER_TURN
 from traces.verifiers import rewards as reward_fns
 from training.engine.config import DPORunConfig, GRPORunConfig
 from training.engine.data import DataError, batch_indices
@@ -148,6 +148,26 @@ def step_pair(record: Mapping[str, Any]) -> tuple[str, dict[str, tuple[str, bool
     return record["prompt"] + prefix, {"chosen": side(chosen), "rejected": side(rejected)}
 
 
+def template_preferences(records: Sequence[Mapping[str, Any]], processor: Any) -> list[dict[str, Any]]:
+    """Pairs as the model's chat template renders them (only for a tokenizer with its own template).
+
+    A pair in the export's Gemma turns is re-rendered: one prompt, and each side as the reply
+    the template writes after it. A pair already rendered (``--template-from``) is kept.
+    """
+    if not getattr(processor, "templated", False):
+        return [dict(r) for r in records]
+    out = []
+    for record in records:
+        prompt, chosen, rejected = (str(record.get(k, "")) for k in ("prompt", "chosen", "rejected"))
+        gemma = prompt.startswith(USER_TURN) and prompt.endswith(MODEL_TURN)
+        if gemma and chosen.endswith(END_OF_TURN) and rejected.endswith(END_OF_TURN):
+            user = prompt[len(USER_TURN) : -len(MODEL_TURN)]
+            prompt, chosen = processor.chat_pair(user, chosen[: -len(END_OF_TURN)])
+            _, rejected = processor.chat_pair(user, rejected[: -len(END_OF_TURN)])
+        out.append({**record, "prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return out
+
+
 def encode_preferences(
     *, records: Sequence[Mapping[str, Any]], processor: spm.SentencePieceProcessor, config: DPORunConfig
 ) -> dict[str, np.ndarray]:
@@ -160,6 +180,8 @@ def encode_preferences(
         raise DataError("no preference pairs to train on")
     cut = step_pair if d.granularity == "step" else _whole_pair
     pad, bos, eos = processor.pad_id(), processor.bos_id(), processor.eos_id()
+    # A chat template writes the begin-of-text and end-of-turn tokens into the text itself.
+    templated = getattr(processor, "templated", False)
     n = len(records)
     prompt_ids = np.full((n, d.max_prompt_len), pad, dtype=np.int32)
     chosen = np.full((n, d.max_response_len), pad, dtype=np.int32)
@@ -171,7 +193,7 @@ def encode_preferences(
         if record["chosen"] == record["rejected"]:
             raise DataError(f"preference {_label(record, i)} has the same chosen and rejected completion")
         prompt, sides = cut(record)
-        p = [bos, *processor.EncodeAsIds(prompt)]
+        p = [*([] if templated else [bos]), *processor.EncodeAsIds(prompt)]
         if len(p) > d.max_prompt_len:
             raise DataError(
                 f"preference {_label(record, i)} has a prompt of {len(p)} tokens, more than dpo.max_prompt_len="
@@ -180,7 +202,7 @@ def encode_preferences(
         prompt_ids[i, d.max_prompt_len - len(p) :] = p
         for key, out in (("chosen", chosen), ("rejected", rejected)):
             text, ends = sides[key]
-            ids = [*processor.EncodeAsIds(text), *([eos] if ends else [])]
+            ids = [*processor.EncodeAsIds(text), *([eos] if ends and not templated else [])]
             if len(ids) > d.max_response_len:
                 raise DataError(
                     f"preference {_label(record, i)} has a {key} completion of {len(ids)} tokens, more than "

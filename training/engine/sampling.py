@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from training.engine.config import MeshConfig
 from training.engine.data import wrap_prompt
-from training.engine.models import ModelSpec, build_model
+from training.engine.models import ModelSpec, build_model, make_mesh
 from training.engine.sft import FINAL, INITIAL, checkpoint_root
 from training.engine.stack import ensure_training_stack
-from training.engine.tokenizer import TOKENIZER_FILE, load_tokenizer, stop_token_ids
+from training.engine.tokenizer import load_run_tokenizer, run_stop_ids
 
 if TYPE_CHECKING:
+    import jax
     from flax import nnx
 
 
@@ -20,8 +22,8 @@ class SamplingError(RuntimeError):
     """Generation could not run: missing run files or a bad request."""
 
 
-def load_run_model(*, run_dir: Path, checkpoint: str) -> nnx.Module:
-    """Rebuild the run's model skeleton and restore the chosen snapshot into it."""
+def load_run_model(*, run_dir: Path, checkpoint: str, mesh: jax.sharding.Mesh | None = None) -> nnx.Module:
+    """Rebuild the run's model skeleton (on ``mesh``) and restore the chosen snapshot into it."""
     from tunix.sft import checkpoint_manager
 
     if checkpoint not in (INITIAL, FINAL):
@@ -30,7 +32,7 @@ def load_run_model(*, run_dir: Path, checkpoint: str) -> nnx.Module:
     if not root.is_dir() or not any(root.iterdir()):
         raise SamplingError(f"no {checkpoint} checkpoint under {root}")
     spec = ModelSpec.load(run_dir)
-    model = build_model(spec=spec)
+    model = build_model(spec=spec, mesh=mesh)
     manager = checkpoint_manager.CheckpointManager(root_directory=str(root.resolve()))
     try:
         step, _ = manager.maybe_restore(model, restore_only_lora_params=spec.lora is not None)
@@ -51,8 +53,10 @@ def generate(
     samples: int = 1,
     temperature: float = 0.0,
     seed: int = 0,
+    mesh: MeshConfig | None = None,
 ) -> list[str]:
-    """Completions of raw user prompts, wrapped in the training turn template.
+    """Completions of raw user prompts, wrapped in the training turn template (a pretrained
+    model's own chat template), on the ``mesh`` of the run's config (one device by default).
 
     Greedy when ``temperature`` is 0; otherwise ``samples`` completions of each prompt at that
     temperature, returned prompt by prompt (the prompt's samples next to each other), drawn from
@@ -76,9 +80,10 @@ def generate(
     if not prompts:
         return []
     run_dir = Path(run_dir)
-    processor = load_tokenizer(path=run_dir / "tokenizer" / TOKENIZER_FILE)
-    model = load_run_model(run_dir=run_dir, checkpoint=checkpoint)
-    texts = [wrap_prompt(p) for p in prompts for _ in range(samples)]
+    processor = load_run_tokenizer(tokenizer_dir=run_dir / "tokenizer")
+    device_mesh = make_mesh(mesh)
+    model = load_run_model(run_dir=run_dir, checkpoint=checkpoint, mesh=device_mesh)
+    texts = [wrap_prompt(p, processor) for p in prompts for _ in range(samples)]
     longest = max(len(processor.EncodeAsIds(t)) + 1 for t in texts)
     prompt_len = 1 << (longest - 1).bit_length()
     config: Any = model.config  # type: ignore[attr-defined]
@@ -92,20 +97,22 @@ def generate(
             head_dim=config.head_dim,
         ),
     )
-    stops = stop_token_ids(processor)
+    stops = run_stop_ids(processor)
     size = min(batch_size, len(texts))
+    size = -(-size // device_mesh.shape["fsdp"]) * device_mesh.shape["fsdp"]
     outputs: list[str] = []
-    for number, start in enumerate(range(0, len(texts), size)):
-        chunk = texts[start : start + size]
-        padded = chunk + [chunk[-1]] * (size - len(chunk))
-        result = sampler(
-            padded,
-            max_generation_steps=max_new_tokens,
-            max_prompt_length=prompt_len,
-            eos_tokens=stops,
-            temperature=temperature,
-            top_p=1.0 if temperature > 0 else None,  # Tunix samples only in its top-p mode; 1.0 keeps every token
-            seed=seed + number if temperature > 0 else None,
-        )
-        outputs.extend(result.text[: len(chunk)])
+    with device_mesh:
+        for number, start in enumerate(range(0, len(texts), size)):
+            chunk = texts[start : start + size]
+            padded = chunk + [chunk[-1]] * (size - len(chunk))
+            result = sampler(
+                padded,
+                max_generation_steps=max_new_tokens,
+                max_prompt_length=prompt_len,
+                eos_tokens=stops,
+                temperature=temperature,
+                top_p=1.0 if temperature > 0 else None,  # Tunix samples only in its top-p mode; 1.0 keeps every token
+                seed=seed + number if temperature > 0 else None,
+            )
+            outputs.extend(result.text[: len(chunk)])
     return outputs

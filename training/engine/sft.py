@@ -9,17 +9,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training.engine.config import ConfigError, SFTConfig
-from training.engine.data import DataError, encode_records, iter_training_inputs, record_texts
+from training.engine.data import DataError, encode_records, iter_training_inputs, record_texts, template_records
 from training.engine.models import (
     ModelLoadError,
     ModelSpec,
     build_model,
     lora_dict,
+    make_mesh,
     read_model_config_file,
     tiny_config_dict,
 )
 from training.engine.stack import ensure_training_stack
-from training.engine.tokenizer import TokenizerError, copy_tokenizer, fit_tokenizer, load_tokenizer
+from training.engine.tokenizer import (
+    TokenizerError,
+    copy_hf_tokenizer,
+    copy_tokenizer,
+    fit_tokenizer,
+    load_tokenizer,
+)
 
 if TYPE_CHECKING:
     import optax
@@ -82,7 +89,7 @@ def run_sft(
     try:
         processor, tokenizer_path, spec = _prepare(records=records, config=config, run_dir=run_dir)
         tokens, mask = encode_records(
-            records=records,
+            records=template_records(records, processor),
             processor=processor,
             max_seq_len=config.training.max_seq_len,
             max_completion_len=config.eval.max_new_tokens if config.training.check_generation_budget else None,
@@ -126,6 +133,7 @@ def run_sft(
 
 def _prepare(*, records: Sequence[Mapping[str, Any]], config: SFTConfig, run_dir: Path) -> tuple[Any, Path, ModelSpec]:
     tokenizer_dir = run_dir / "tokenizer"
+    processor: Any
     model = config.model
     if model.mode == "tiny":
         tokenizer_path = fit_tokenizer(
@@ -139,6 +147,22 @@ def _prepare(*, records: Sequence[Mapping[str, Any]], config: SFTConfig, run_dir
             seed=config.training.seed,
         )
         return processor, tokenizer_path, spec
+    if model.mode == "pretrained":
+        from training.engine.hf import inspect_checkpoint
+
+        if model.path is None:
+            raise ConfigError("model.path is required when model.mode is 'pretrained'")
+        checkpoint = inspect_checkpoint(model.path)
+        processor = copy_hf_tokenizer(source=checkpoint.path, out_dir=tokenizer_dir)
+        spec = ModelSpec(
+            mode="pretrained",
+            model_config={"family": checkpoint.family},
+            dtype=model.dtype,
+            seed=config.training.seed,
+            base_checkpoint_path=str(checkpoint.path.resolve()),
+            lora=lora_dict(model.lora),
+        )
+        return processor, tokenizer_dir, spec
     if not (model.tokenizer_path and model.checkpoint_path and model.model_config_path):
         raise ConfigError("checkpoint mode needs model.checkpoint_path, model_config_path and tokenizer_path")
     tokenizer_path = copy_tokenizer(source=Path(model.tokenizer_path), out_dir=tokenizer_dir)
@@ -203,7 +227,8 @@ def _train(
     from tunix.sft import utils as sft_utils
 
     t = config.training
-    model = build_model(spec=spec)
+    mesh = make_mesh(config.mesh)
+    model = build_model(spec=spec, mesh=mesh)
     lora = spec.lora is not None
     _save_weights(model=model, root=initial_dir, step=0, lora=lora)
 
@@ -253,20 +278,21 @@ def _train(
         ),
         pbar_description=None,
     )
-    trainer = peft_trainer.PeftTrainer(model, make_optimizer(config), trainer_config)
-    if trainer.train_steps:
-        raise TrainingError(f"trainer resumed from step {trainer.train_steps} in {final_dir}")
-    trainer = trainer.with_gen_model_input_fn(gen_model_input)
-    trainer.with_training_hooks(_LossHook())
-    batches = iter_training_inputs(
-        tokens=tokens,
-        mask=mask,
-        batch_size=t.batch_size,
-        num_batches=t.max_steps,
-        seed=t.seed,
-        pad_multiple=t.pad_multiple,
-    )
-    trainer.train(batches)
+    with mesh:
+        trainer = peft_trainer.PeftTrainer(model, make_optimizer(config), trainer_config)
+        if trainer.train_steps:
+            raise TrainingError(f"trainer resumed from step {trainer.train_steps} in {final_dir}")
+        trainer = trainer.with_gen_model_input_fn(gen_model_input)
+        trainer.with_training_hooks(_LossHook())
+        batches = iter_training_inputs(
+            tokens=tokens,
+            mask=mask,
+            batch_size=t.batch_size,
+            num_batches=t.max_steps,
+            seed=t.seed,
+            pad_multiple=t.pad_multiple,
+        )
+        trainer.train(batches)
     return losses
 
 

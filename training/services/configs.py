@@ -35,6 +35,8 @@ def config_load(*, path: str) -> SFTConfig:
 def recipe_of(config: SFTConfig) -> str:
     if config.model.mode == "tiny":
         return "sft_tiny"
+    if config.model.mode == "pretrained":
+        return "sft_pretrained_lora" if config.model.lora.enabled else "sft_pretrained_full"
     return "sft_checkpoint_lora" if config.model.lora.enabled else "sft_checkpoint_full"
 
 
@@ -52,7 +54,7 @@ def config_check_model_paths(config: SFTConfig) -> None:
     A relative path is taken under the first root. The message names the field, never a file's content.
     """
     roots = [Path(root) for root in settings.MODEL_ROOTS]
-    for field in ("checkpoint_path", "model_config_path", "tokenizer_path"):
+    for field in ("checkpoint_path", "model_config_path", "tokenizer_path", "path"):
         value = getattr(config.model, field)
         if value is None:
             continue
@@ -63,6 +65,21 @@ def config_check_model_paths(config: SFTConfig) -> None:
                 f"model.{field} must be a path under MODEL_ROOTS ({':'.join(str(r) for r in roots)}).",
                 field="config",
             )
+
+
+def config_check_pretrained(config: SFTConfig) -> None:
+    """A ``pretrained`` model directory is checked (files, family, weight shapes) before a run is recorded.
+
+    Reads ``config.json`` and the safetensors headers only; the message names the file at fault.
+    """
+    if config.model.mode != "pretrained" or config.model.path is None:
+        return
+    from training.engine.hf import CheckpointError, inspect_checkpoint
+
+    try:
+        inspect_checkpoint(config.model.path)
+    except CheckpointError as exc:
+        raise TrainingConfigInvalid(f"model.path: {exc}", field="config") from None
 
 
 def rl_config_load(*, kind: str, path: str | None = None, data: Mapping[str, Any] | None = None) -> RLRunConfig:

@@ -250,6 +250,7 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
                 samples=evaluation.samples,
                 temperature=evaluation.temperature,
                 seed=evaluation.seed,
+                mesh=config.mesh,
             )
     except Exception as exc:
         jobs.job_fail(job=evaluation, message=f"{exc.__class__.__name__}: {exc}")

@@ -21,7 +21,13 @@ from training.engine.config import ConfigError, parse_config
 from training.errors import TrainingConfigInvalid
 from training.manifest import git_sha, record_reaped_job, run_config, run_directory, write_manifest
 from training.models import TrainingRun
-from training.services.configs import config_check_model_paths, config_load, preset_path, recipe_of
+from training.services.configs import (
+    config_check_model_paths,
+    config_check_pretrained,
+    config_load,
+    preset_path,
+    recipe_of,
+)
 from training.services.execution import (
     Progress,
     StepCallback,
@@ -67,6 +73,7 @@ def training_run_create(
         config_path = ""
     if restrict_paths:
         config_check_model_paths(parsed)
+    config_check_pretrained(parsed)
     split = split or None
     dataset = dataset_get(key=dataset_key)
     dataset_check_split(dataset=dataset, split=split)

@@ -15,6 +15,7 @@ CHECKPOINT_MODE = {
     "model.checkpoint_path": "c",
     "model.model_config_path": "m",
     "model.tokenizer_path": "t",
+    "model.path": "p",
 }
 COMPANIONS: dict[str, dict[str, Any]] = {
     "training.max_steps": {"training.warmup_steps": 0},
@@ -25,6 +26,7 @@ COMPANIONS: dict[str, dict[str, Any]] = {
     "training.max_seq_len": CHECKPOINT_MODE,
     "training.warmup_steps": {"training.max_steps": 1_000_000},
     "model.mode": CHECKPOINT_MODE,
+    "mesh.fsdp": {"training.batch_size": 1024},
 }
 
 
@@ -75,7 +77,7 @@ def test_each_documented_bound_is_the_parsers(path: str) -> None:
 def test_unknown_keys_are_refused_by_both() -> None:
     schema = config_json_schema()
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {"model", "tokenizer", "training", "eval"}
+    assert set(schema["properties"]) == {"model", "tokenizer", "training", "eval", "mesh"}
     with pytest.raises(ConfigError, match="unknown config key"):
         parse_config({"training": {"epochs": 3}})
     assert node_at(schema, "training")["additionalProperties"] is False

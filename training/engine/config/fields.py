@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from training.engine.config.schema import ConfigError
+from training.engine.config.schema import LIMITS, ConfigError, MeshConfig
 
 
 def section(value: Any, where: str) -> dict[str, Any]:
@@ -98,3 +98,12 @@ def choice(d: Mapping[str, Any], where: str, key: str, default: str, choices: tu
     if value not in choices:
         raise ConfigError(f"{_join(where, key)} must be one of {', '.join(choices)}, got {value!r}")
     return str(value)
+
+
+def parse_mesh(d: dict[str, Any]) -> MeshConfig:
+    """``mesh: {fsdp: N, tp: M}``; both default to 1 (one device)."""
+    reject_unknown(d, "mesh", {"fsdp", "tp"})
+    return MeshConfig(
+        fsdp=int_value(d, "mesh", "fsdp", 1, lo=1, hi=LIMITS["mesh_axis"]),
+        tp=int_value(d, "mesh", "tp", 1, lo=1, hi=LIMITS["mesh_axis"]),
+    )

@@ -17,6 +17,7 @@ from training.engine.config.fields import (
     float_value,
     int_value,
     optional_str,
+    parse_mesh,
     reject_unknown,
     section,
     str_value,
@@ -84,7 +85,7 @@ def read_config_file(path: str | Path) -> Mapping[str, Any]:
 def parse_config(data: Mapping[str, Any]) -> SFTConfig:
     """Validate a config mapping; missing keys take the tiny-preset defaults."""
     root = section(data, "")
-    reject_unknown(root, "", {"kind", "model", "tokenizer", "training", "eval"})
+    reject_unknown(root, "", {"kind", "model", "tokenizer", "training", "eval", "mesh"})
     if config_kind(root) != "sft":
         raise ConfigError(f"kind must be 'sft' for this run, got {root.get('kind')!r}")
     config = SFTConfig(
@@ -92,6 +93,7 @@ def parse_config(data: Mapping[str, Any]) -> SFTConfig:
         tokenizer=_parse_tokenizer(section(root.get("tokenizer", {}), "tokenizer")),
         training=_parse_training(section(root.get("training", {}), "training")),
         eval=_parse_eval(section(root.get("eval", {}), "eval")),
+        mesh=parse_mesh(section(root.get("mesh", {}), "mesh")),
     )
     _check_cross_fields(config)
     return config
@@ -101,10 +103,10 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
     reject_unknown(
         d,
         "model",
-        {"mode", "tiny", "checkpoint_path", "model_config_path", "tokenizer_path", "dtype", "lora"},
+        {"mode", "tiny", "checkpoint_path", "model_config_path", "tokenizer_path", "path", "dtype", "lora"},
     )
     default = ModelConfig()
-    mode = choice(d, "model", "mode", default.mode, ("tiny", "checkpoint"))
+    mode = choice(d, "model", "mode", default.mode, ("tiny", "checkpoint", "pretrained"))
     tiny_d = section(d.get("tiny", {}), "model.tiny")
     reject_unknown(tiny_d, "model.tiny", set(TinyModelConfig.__dataclass_fields__))
     td = TinyModelConfig()
@@ -136,6 +138,7 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
         checkpoint_path=optional_str(d, "model", "checkpoint_path"),
         model_config_path=optional_str(d, "model", "model_config_path"),
         tokenizer_path=optional_str(d, "model", "tokenizer_path"),
+        path=optional_str(d, "model", "path"),
         dtype=choice(d, "model", "dtype", default.dtype, ("float32", "bfloat16")),
         lora=lora,
     )
@@ -143,6 +146,8 @@ def _parse_model(d: dict[str, Any]) -> ModelConfig:
         for key in ("checkpoint_path", "model_config_path", "tokenizer_path"):
             if getattr(model, key) is None:
                 raise ConfigError(f"model.{key} is required when model.mode is 'checkpoint'")
+    if mode == "pretrained" and model.path is None:
+        raise ConfigError("model.path is required when model.mode is 'pretrained' (a Hugging Face model directory)")
     return model
 
 
@@ -208,6 +213,11 @@ def _parse_eval(d: dict[str, Any]) -> EvalConfig:
 
 
 def _check_cross_fields(config: SFTConfig) -> None:
+    if config.training.batch_size % config.mesh.fsdp:
+        raise ConfigError(
+            f"training.batch_size ({config.training.batch_size}) must be a multiple of mesh.fsdp ({config.mesh.fsdp}): "
+            "the batch is sharded across the fsdp axis"
+        )
     if config.model.mode == "tiny":
         window = config.model.tiny.sliding_window_size
         if config.training.max_seq_len > window:

@@ -16,10 +16,11 @@ from training.engine.config.fields import (
     choice,
     float_value,
     int_value,
+    parse_mesh,
     reject_unknown,
     section,
 )
-from training.engine.config.schema import LIMITS, ConfigError, EvalConfig, LearningRateConfig
+from training.engine.config.schema import LIMITS, ConfigError, EvalConfig, LearningRateConfig, MeshConfig
 
 # The verifiers' reward functions by name (traces.verifiers.rewards.GRPO_REWARD_FUNCTIONS): the
 # recipe's four (the default, what ``tunix_reward`` sums) and the step-by-step process reward.
@@ -81,6 +82,7 @@ class GRPORunConfig:
     training: RLTrainingConfig = RLTrainingConfig()
     grpo: GRPOSection = GRPOSection()
     eval: EvalConfig = field(default_factory=lambda: EvalConfig(max_new_tokens=192))
+    mesh: MeshConfig = MeshConfig()
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,12 @@ class DPORunConfig:
     training: RLTrainingConfig = RLTrainingConfig(batch_size=8, max_steps=100)
     dpo: DPOSection = DPOSection()
     eval: EvalConfig = field(default_factory=lambda: EvalConfig(max_new_tokens=192))
+    mesh: MeshConfig = MeshConfig()
 
 
 def parse_grpo_config(data: Mapping[str, Any]) -> GRPORunConfig:
     root = section(data, "")
-    reject_unknown(root, "", {"kind", "training", "grpo", "eval"})
+    reject_unknown(root, "", {"kind", "training", "grpo", "eval", "mesh"})
     _check_kind(root, "grpo")
     default = GRPORunConfig()
     g = section(root.get("grpo", {}), "grpo")
@@ -121,6 +124,7 @@ def parse_grpo_config(data: Mapping[str, Any]) -> GRPORunConfig:
         training=_parse_training(section(root.get("training", {}), "training"), default.training),
         grpo=grpo,
         eval=_parse_eval(section(root.get("eval", {}), "eval"), default.eval),
+        mesh=parse_mesh(section(root.get("mesh", {}), "mesh")),
     )
     micro = config.grpo.micro_batch_size or config.training.batch_size
     if config.training.batch_size % micro:
@@ -132,7 +136,7 @@ def parse_grpo_config(data: Mapping[str, Any]) -> GRPORunConfig:
 
 def parse_dpo_config(data: Mapping[str, Any]) -> DPORunConfig:
     root = section(data, "")
-    reject_unknown(root, "", {"kind", "training", "dpo", "eval"})
+    reject_unknown(root, "", {"kind", "training", "dpo", "eval", "mesh"})
     _check_kind(root, "dpo")
     default = DPORunConfig()
     d = section(root.get("dpo", {}), "dpo")
@@ -151,6 +155,7 @@ def parse_dpo_config(data: Mapping[str, Any]) -> DPORunConfig:
         training=_parse_training(section(root.get("training", {}), "training"), default.training),
         dpo=dpo,
         eval=_parse_eval(section(root.get("eval", {}), "eval"), default.eval),
+        mesh=parse_mesh(section(root.get("mesh", {}), "mesh")),
     )
 
 

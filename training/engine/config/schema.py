@@ -18,6 +18,7 @@ LIMITS = {
     "batch_size": 1_024,
     "max_to_keep": 100,
     "eval_tokens": 4_096,
+    "mesh_axis": 1_024,
 }
 
 
@@ -41,7 +42,10 @@ class LoraConfig:
     enabled: bool = True
     rank: int = 8
     alpha: float = 16.0
-    module_path: str = ".*q_einsum|.*kv_einsum|.*attn_vec_einsum|.*gate_proj|.*up_proj|.*down_proj"
+    # Gemma 3's attention einsums, Qwen 3's and Llama 3's projections, and every family's MLP.
+    module_path: str = (
+        ".*q_einsum|.*kv_einsum|.*attn_vec_einsum|.*q_proj|.*k_proj|.*v_proj|.*o_proj|.*gate_proj|.*up_proj|.*down_proj"
+    )
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,22 @@ class ModelConfig:
     checkpoint_path: str | None = None
     model_config_path: str | None = None
     tokenizer_path: str | None = None
+    # mode "pretrained": a local Hugging Face directory (config.json, *.safetensors, tokenizer files).
+    path: str | None = None
     dtype: str = "float32"
     lora: LoraConfig = LoraConfig()
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """The device mesh of a run: ``fsdp`` devices shard the batch and the weights, ``tp`` the heads."""
+
+    fsdp: int = 1
+    tp: int = 1
+
+    @property
+    def devices(self) -> int:
+        return self.fsdp * self.tp
 
 
 @dataclass(frozen=True)
@@ -101,3 +119,4 @@ class SFTConfig:
     tokenizer: TokenizerConfig = TokenizerConfig()
     training: TrainingConfig = TrainingConfig()
     eval: EvalConfig = EvalConfig()
+    mesh: MeshConfig = MeshConfig()

@@ -1,0 +1,231 @@
+"""``model.mode: pretrained``: tiny random Hugging Face directories of every supported family,
+trained (LoRA and full), sampled, exported and loaded back by Tunix's loader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from training.engine.config import parse_config
+from training.tests.engine.conftest import addition_records
+from training.tests.engine.hf_models import FAMILIES, write_hf_model
+
+pytestmark = pytest.mark.training
+
+RECORDS = addition_records(24)
+
+
+@pytest.fixture(scope="module")
+def hf_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from training.engine.data import record_texts
+
+    root = tmp_path_factory.mktemp("hf")
+    return {family: write_hf_model(root / family, family, record_texts(RECORDS)) for family in FAMILIES}
+
+
+def pretrained_config(path: Path, *, lora: bool, dtype: str = "float32", **training: Any) -> Any:
+    return parse_config(
+        {
+            "model": {"mode": "pretrained", "path": str(path), "dtype": dtype, "lora": {"enabled": lora, "rank": 4}},
+            "training": {
+                "batch_size": 4,
+                "max_steps": 5,
+                "warmup_steps": 1,
+                "max_seq_len": 96,
+                "learning_rate": {"peak": 1.0e-2, "end": 1.0e-3},
+                **training,
+            },
+            "eval": {"max_new_tokens": 8},
+        }
+    )
+
+
+def logits_of(model: Any) -> Any:
+    import jax.numpy as jnp
+    import numpy as np
+    from tunix.sft import utils as sft_utils
+
+    tokens = jnp.array([[5, 9, 30, 41, 7, 12, 3, 60, 2, 17]], dtype=jnp.int32)
+    mask = jnp.ones_like(tokens, dtype=bool)
+    out = model(tokens, sft_utils.build_positions_from_mask(mask), None, sft_utils.make_causal_attn_mask(mask))
+    return np.asarray(out[0], dtype=np.float32)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_inspect_reads_the_family_from_config_json(hf_dirs: dict[str, Path], family: str) -> None:
+    from training.engine.hf import inspect_checkpoint
+
+    checkpoint = inspect_checkpoint(hf_dirs[family])
+    assert checkpoint.family == family
+    assert checkpoint.weight_files == (hf_dirs[family] / "model.safetensors",)
+    assert checkpoint.tied is (family != "llama3")
+
+
+def broken_copy(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest)
+    return dest
+
+
+def test_bad_directories_are_refused_naming_the_file(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    from training.engine.hf import CheckpointError, inspect_checkpoint
+
+    with pytest.raises(CheckpointError, match="model directory not found"):
+        inspect_checkpoint(tmp_path / "absent")
+
+    no_tokenizer = broken_copy(hf_dirs["qwen3"], tmp_path / "no_tokenizer")
+    (no_tokenizer / "tokenizer.json").unlink()
+    with pytest.raises(CheckpointError, match=r"no_tokenizer/tokenizer\.json not found"):
+        inspect_checkpoint(no_tokenizer)
+
+    other = broken_copy(hf_dirs["llama3"], tmp_path / "mistral")
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "model_type": "mistral"}))
+    with pytest.raises(CheckpointError, match=r"mistral/config\.json: model_type 'mistral' is not supported"):
+        inspect_checkpoint(other)
+
+    wider = broken_copy(hf_dirs["gemma3"], tmp_path / "wider")
+    (wider / "config.json").write_text(
+        json.dumps({**json.loads((wider / "config.json").read_text()), "intermediate_size": 96})
+    )
+    with pytest.raises(
+        CheckpointError, match=r"wider/model\.safetensors: tensor model\.layers\.0\.mlp\.gate_proj\.weight"
+    ):
+        inspect_checkpoint(wider)
+
+    deeper = broken_copy(hf_dirs["qwen3"], tmp_path / "deeper")
+    (deeper / "config.json").write_text(
+        json.dumps({**json.loads((deeper / "config.json").read_text()), "num_hidden_layers": 3})
+    )
+    with pytest.raises(CheckpointError, match=r"model\.layers\.2\.self_attn\.q_proj\.weight is missing .*deeper"):
+        inspect_checkpoint(deeper)
+
+    no_weights = broken_copy(hf_dirs["qwen3"], tmp_path / "no_weights")
+    (no_weights / "model.safetensors").write_bytes(b"\x05")
+    with pytest.raises(CheckpointError, match=r"no_weights/model\.safetensors is not a safetensors file"):
+        inspect_checkpoint(no_weights)
+    (no_weights / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match=r"no \*\.safetensors weights in .*no_weights"):
+        inspect_checkpoint(no_weights)
+
+
+def test_bad_directory_fails_the_run_before_training(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    from training.engine.sft import TrainingError, run_sft
+
+    broken = broken_copy(hf_dirs["llama3"], tmp_path / "broken")
+    (broken / "tokenizer_config.json").unlink()
+    with pytest.raises(TrainingError, match=r"broken/tokenizer_config\.json not found"):
+        run_sft(records=RECORDS, config=pretrained_config(broken, lora=True), run_dir=tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_records_and_prompts_use_the_models_chat_template(hf_dirs: dict[str, Path], family: str) -> None:
+    from transformers import AutoTokenizer
+
+    from training.engine.data import template_records, wrap_prompt
+    from training.engine.tokenizer import load_hf_tokenizer
+
+    processor = load_hf_tokenizer(path=hf_dirs[family])
+    reference = AutoTokenizer.from_pretrained(str(hf_dirs[family]), local_files_only=True)
+    user = "What is 10 + 10?"
+    (record,) = template_records(
+        [
+            {
+                "prompt": f"<start_of_turn>user\n{user}<end_of_turn>\n<start_of_turn>model\n",
+                "completion": "20<end_of_turn>",
+            }
+        ],
+        processor,
+    )
+    prompt = reference.apply_chat_template(
+        [{"role": "user", "content": user}], tokenize=False, add_generation_prompt=True
+    )
+    full = reference.apply_chat_template(
+        [{"role": "user", "content": user}, {"role": "assistant", "content": "20"}], tokenize=False
+    )
+    assert record["prompt"] == prompt == wrap_prompt(user, processor)
+    assert record["prompt"] + record["completion"] == full
+    assert record["completion"].startswith("20") and record["completion"] != "20"
+    # A record already in the model's template is kept as it is.
+    assert template_records([record], processor) == [record]
+    stops = processor.stop_ids()
+    end_of_turn = {"qwen3": "<|im_end|>", "llama3": "<|eot_id|>", "gemma3": "<end_of_turn>"}[family]
+    assert reference.convert_tokens_to_ids(end_of_turn) in stops
+    assert reference.eos_token_id in stops
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("lora", [True, False], ids=["lora", "full"])
+def test_sft_sample_export_and_load_back(hf_dirs: dict[str, Path], tmp_path: Path, family: str, lora: bool) -> None:
+    import numpy as np
+
+    from training.engine.export import export_run
+    from training.engine.hf import CheckpointError, load_pretrained
+    from training.engine.sampling import generate, load_run_model
+    from training.engine.sft import run_sft
+
+    run_dir = tmp_path / "run"
+    result = run_sft(records=RECORDS, config=pretrained_config(hf_dirs[family], lora=lora), run_dir=run_dir)
+    assert result.steps == 5
+    assert result.losses[-1] < result.losses[0]
+    spec = json.loads((run_dir / "model.json").read_text())
+    assert spec["mode"] == "pretrained" and spec["model_config"] == {"family": family}
+    assert (spec["lora"] is not None) is lora
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (run_dir / "tokenizer" / name).read_bytes() == (hf_dirs[family] / name).read_bytes()
+
+    texts = generate(
+        run_dir=run_dir, checkpoint="final", prompts=["What is 11 + 22?", "What is 3 + 4?"], max_new_tokens=6
+    )
+    assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
+
+    out = tmp_path / "exported"
+    export_run(run_dir=run_dir, out_dir=out)
+    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert (out / "config.json").read_bytes() == (hf_dirs[family] / "config.json").read_bytes()
+    trained = logits_of(load_run_model(run_dir=run_dir, checkpoint="final"))
+    exported = logits_of(load_pretrained(path=out, dtype="float32"))
+    base = logits_of(load_pretrained(path=hf_dirs[family], dtype="float32"))
+    np.testing.assert_allclose(exported, trained, atol=1e-4, rtol=1e-4)
+    assert np.abs(trained - base).max() > 1e-2
+
+    with pytest.raises(CheckpointError, match="is not empty"):
+        export_run(run_dir=run_dir, out_dir=out)
+
+
+def test_bfloat16_lora_trains_and_exports_in_the_base_dtype(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    import jax
+    import numpy as np
+    import safetensors.numpy as safe_np
+    from flax import nnx
+
+    from training.engine.export import export_run
+    from training.engine.sampling import load_run_model
+    from training.engine.sft import run_sft
+
+    run_dir = tmp_path / "run"
+    config = pretrained_config(hf_dirs["qwen3"], lora=True, dtype="bfloat16", max_steps=3)
+    result = run_sft(records=RECORDS, config=config, run_dir=run_dir)
+    assert result.steps == 3 and all(np.isfinite(result.losses))
+    model = load_run_model(run_dir=run_dir, checkpoint="final")
+    base_dtypes = {leaf.dtype for leaf in jax.tree.leaves(nnx.state(model, nnx.All(nnx.Param, nnx.Not(nnx.LoRAParam))))}
+    assert base_dtypes == {np.dtype(jax.numpy.bfloat16)}
+    export_run(run_dir=run_dir, out_dir=tmp_path / "out")
+    tensors = safe_np.load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert {t.dtype for t in tensors.values()} == {np.dtype("float32")}
+
+
+def test_export_refuses_a_run_without_a_pretrained_base(tmp_path: Path) -> None:
+    from training.engine.export import export_run
+    from training.engine.hf import CheckpointError
+    from training.engine.models import ModelSpec
+
+    ModelSpec(mode="tiny", model_config={}, dtype="float32", seed=0).save(tmp_path)
+    with pytest.raises(CheckpointError, match="only runs with model.mode 'pretrained' export"):
+        export_run(run_dir=tmp_path, out_dir=tmp_path / "out")
