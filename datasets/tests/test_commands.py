@@ -338,3 +338,17 @@ def test_hugging_face_datasets_reads_the_parquet_export(tmp_path: Path) -> None:
     assert read["columns"] == ["id", "messages", "metadata"]
     first = json.loads(run("export_dataset", "hf-1", "--format", "chat")[0].splitlines()[0])
     assert read["first"]["id"] == first["id"] and read["first"]["messages"] == first["messages"]
+
+
+def test_build_dataset_refuses_filters_past_the_depth_and_segment_limits() -> None:
+    aged_traces(1, meta={"a": {"a": {"a": {"a": {"a": {"a": {"a": {"a": 7}}}}}}}})
+    deep = '{"a": ' * 64 + "1" + "}" * 64  # the filters object is level 1, so this value nests 65
+    with pytest.raises(CommandError, match=r"filters: filters\.a(\.a)* nests deeper than 64 levels"):
+        run("build_dataset", "--name", "d", "--dataset-version", "1", "--filters", '{"a": ' + deep + "}")
+    with pytest.raises(CommandError, match="--filter a: The document nests deeper than 64 levels"):
+        run("build_dataset", "--name", "d", "--dataset-version", "1", "--filter", "a=" + "[" * 5_000 + "]" * 5_000)
+    with pytest.raises(CommandError, match="at most 8 segments.*this one has 9"):
+        run("build_dataset", "--name", "d", "--dataset-version", "1", "--filter", "__".join(["a"] * 9) + "=7")
+    assert Dataset.objects.count() == 0
+    run("build_dataset", "--name", "d", "--dataset-version", "1", "--filter", "__".join(["a"] * 8) + "=7")
+    assert Dataset.objects.get().trace_count == 1

@@ -234,3 +234,47 @@ def test_parquet_reads_metadata_written_as_json_text_and_from_stdin(
 def test_records_are_numbered_from_one(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "c.jsonl", ["a", "", "b"])
     assert list(get_import_format("chat").records(path)) == [(1, "a\n"), (3, "b\n")]
+
+
+def deep_text(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.mark.django_db
+def test_import_refuses_json_past_the_depth_limit_by_line_and_field(tmp_path: Path) -> None:
+    base = json.dumps(
+        {"trace_version": "1", "prompt": "p", "final_answer": "a", "steps": [{"i": 0, "type": "t", "content": "c"}]}
+    )
+    lines = [
+        base[:-1] + ', "meta": ' + deep_text(64) + "}",
+        base[:-1] + ', "meta": ' + deep_text(65) + "}",
+        base[:-1] + ', "meta": ' + deep_text(900) + "}",
+        "[" * 5_000 + "]" * 5_000,
+    ]
+    path = write_lines(tmp_path / "deep.jsonl", lines)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 invalid line"):
+        call_command("import_traces", str(path), stdout=io.StringIO(), stderr=err)
+    report = err.getvalue()
+    assert f"line 2: meta: meta{'.a' * 64} nests deeper than 64 levels of objects and arrays." in report
+    assert "line 3: meta: meta.a.a" in report
+    assert "line 4: nests deeper than 64 levels of objects and arrays" in report
+    run("import_traces", str(path), "--skip-invalid")
+    assert json.dumps(Trace.objects.get().meta) == deep_text(64)
+
+
+@pytest.mark.django_db
+def test_chat_and_parquet_imports_refuse_metadata_past_the_depth_limit(tmp_path: Path) -> None:
+    chat = write_lines(
+        tmp_path / "c.jsonl", [json.dumps(conversation())[:-1] + ', "metadata": ' + deep_text(400) + "}"]
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 invalid line"):
+        call_command("import_traces", str(chat), "--format", "chat", stdout=io.StringIO(), stderr=err)
+    assert "nests deeper than 64 levels" in err.getvalue()
+    table = {"prompts": ["p"], "trace_steps": [["s"]], "final_answer": ["a"], "metadata": ["[" * 5_000 + "]" * 5_000]}
+    parquet = tmp_path / "deep.parquet"
+    pq.write_table(pa.table(table), parquet)
+    with pytest.raises(CommandError, match="1 invalid row"):
+        run("import_traces", str(parquet), "--format", "parquet")
+    assert Trace.objects.count() == 0

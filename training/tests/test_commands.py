@@ -165,3 +165,17 @@ def test_eval_report_markdown(tmp_path: Path) -> None:
     pending = EvaluationRunFactory.create(status=RunStatus.PENDING)
     with pytest.raises(CommandError, match="has not succeeded"):
         run("eval_report", "--before", str(pending.id), "--after", str(after.id))
+
+
+def test_import_eval_set_refuses_a_line_nested_past_the_depth_limit(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    good = {"id": "a", "prompt": "p", "expected_answer": "1"}
+    lines = [json.dumps(good), '{"id": "b", "category": ' + "[" * 65 + "]" * 65 + "}", "[" * 5_000 + "]" * 5_000]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 invalid line"):
+        call_command("import_eval_set", str(path), "--name", "x", stdout=io.StringIO(), stderr=err)
+    assert 'line 2: {"category": ["category[0]' in err.getvalue()
+    assert "nests deeper than 64 levels of objects and arrays." in err.getvalue()
+    assert "line 3: invalid JSON (The document nests deeper than 64 levels" in err.getvalue()
+    assert EvalSet.objects.count() == 0
