@@ -10,9 +10,10 @@ from django.http import HttpRequest
 
 from traces.filters import has_duplicates
 from traces.models import Trace
+from tunix_rt.query import StrictListFilter
 
 
-class VerdictFilter(admin.SimpleListFilter):
+class VerdictFilter(StrictListFilter):
     """Traces by their latest stored verdict of one verifier (1.0 right, 0.0 wrong)."""
 
     annotation = ""
@@ -46,7 +47,7 @@ class FormatVerdictFilter(VerdictFilter):
     wrong_label = "Format broken"
 
 
-class HasDuplicatesFilter(admin.SimpleListFilter):
+class HasDuplicatesFilter(StrictListFilter):
     title = "exact duplicates"
     parameter_name = "duplicates"
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -57,6 +59,17 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     """django-filter's BooleanFilter reads an unknown word as "no filter"; this one refuses it."""
 
     field_class = StrictBooleanField
+
+
+class StrictListFilter(admin.SimpleListFilter):
+    """An admin list filter for which a value outside its lookups is Django's invalid-lookup error
+    (the changelist says so), never a silently unfiltered list."""
+
+    def __init__(self, request: Any, params: Any, model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        value = self.value()
+        if value is not None and value not in {str(key) for key, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"{value!r} is not a choice of the {self.parameter_name!r} filter.")
 
 
 class StrictFilterSet(django_filters.FilterSet):

@@ -18,9 +18,10 @@ from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
 from training.models import EvaluationResult, EvaluationRun
 from tunix_rt.errors import DomainError
+from tunix_rt.query import StrictListFilter
 
 
-class OutcomeFilter(admin.SimpleListFilter):
+class OutcomeFilter(StrictListFilter):
     title = "outcome"
     parameter_name = "outcome"
 

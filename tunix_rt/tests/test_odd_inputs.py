@@ -308,3 +308,21 @@ def test_boolean_filters_read_true_and_false_in_any_case(api_client: APIClient) 
         response = api_client.get("/api/traces", {"has_duplicates": word})
         assert response.status_code == 200
         assert {row["id"] for row in response.json()["data"]} == expected, word
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter", "known"),
+    [
+        ("/admin/traces/trace/", "duplicates", "yes"),
+        ("/admin/traces/trace/", "answer", "wrong"),
+        ("/admin/traces/trace/", "format", "unscored"),
+        ("/admin/training/evaluationresult/", "outcome", "bad_format"),
+    ],
+)
+def test_admin_list_filters_refuse_unknown_values(admin_client: Any, url: str, parameter: str, known: str) -> None:
+    TraceFactory.create()
+    assert admin_client.get(url, {parameter: known}).status_code == 200
+    refused = admin_client.get(url, {parameter: "maybe"})
+    assert refused.status_code == 302
+    assert refused["Location"].endswith("?e=1")
+    assert admin_client.get(url, {parameter: "maybe", "e": "1"}).status_code == 200
