@@ -33,11 +33,21 @@ class Command(BaseCommand):
         parser.add_argument("--system-prompt", default="", help="for prompt_completion and chat")
         parser.add_argument("--split", help="export only this split of the dataset")
         parser.add_argument("--verify", action="store_true", help="compare with the recorded digest; no stdout")
+        parser.add_argument(
+            "--template-from",
+            type=Path,
+            metavar="MODEL_DIR",
+            help="render prompt_completion or chat records with this Hugging Face model directory's chat "
+            "template (JSONL; no digest is recorded)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with domain_errors():
             dataset = selectors.dataset_get(key=options["key"])
             selectors.dataset_check_split(dataset=dataset, split=options["split"])
+        if options["template_from"] is not None:
+            self._templated(dataset, options)
+            return
         output: Path | None = options["output"]
         fmt, split = options["format"], options["split"]
         file_format = ExportFile.PARQUET if output is not None and output.suffix == ".parquet" else ExportFile.JSONL
@@ -61,6 +71,37 @@ class Command(BaseCommand):
             deleted = deleted_since_build(dataset)
             if deleted:
                 self.stderr.write(deleted)
+
+    def _templated(self, dataset: Dataset, options: dict[str, Any]) -> None:
+        from datasets.formats.chat_template import TEMPLATED_FORMATS, ChatTemplate
+
+        fmt, output = options["format"], options["output"]
+        if fmt not in TEMPLATED_FORMATS:
+            raise CommandError(f"--template-from renders {' and '.join(TEMPLATED_FORMATS)} records, not {fmt}")
+        if options["verify"] or (output is not None and output.suffix == ".parquet"):
+            raise CommandError("--template-from writes JSONL and records no digest: no --verify or .parquet output")
+        with domain_errors():
+            template = ChatTemplate(options["template_from"])
+            lines = (
+                template.apply_line(line, fmt)
+                for line in services.dataset_export_lines(
+                    dataset=dataset,
+                    fmt=fmt,
+                    options=ExportOptions(system_prompt=options["system_prompt"]),
+                    split=options["split"],
+                )
+            )
+            count = 0
+            if output is not None:
+                with atomic_file(output) as handle:
+                    for count, line in enumerate(lines, start=1):  # noqa: B007 - the count is reported
+                        handle.write(line.encode("utf-8"))
+            else:
+                for count, line in enumerate(lines, start=1):  # noqa: B007 - the count is reported
+                    self.stdout.write(line, ending="")
+                self.stdout.flush()
+        where = str(output) if output is not None else "stdout"
+        self.stderr.write(f"{dataset.key} {fmt} in the chat template of {template.name}: {count} line(s) -> {where}")
 
     def _parquet(
         self,
