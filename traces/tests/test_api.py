@@ -10,6 +10,9 @@ from unittest.mock import ANY
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from traces.models import Score, Trace, TraceStatus
@@ -429,3 +432,30 @@ def test_cursor_and_offset_together_are_400(api_client: APIClient) -> None:
     cursor = api_client.get("/api/traces", {"limit": 1}).json()["pagination"]["next_cursor"]
     response = api_client.get("/api/traces", {"limit": 1, "cursor": cursor, "offset": 0})
     assert response.status_code == 400 and "offset" in response.json()
+
+
+def shaped_meta(depth: int, kinds: list[str]) -> Any:
+    """A ``meta`` object exactly ``depth`` levels deep, its inner levels objects or arrays as ``kinds`` says."""
+    value: Any = "leaf"
+    for level in range(depth - 1):
+        kind = kinds[level % len(kinds)]
+        value = [value, level] if kind == "[" else {kind: value, "n": level}
+    return {"top": value}
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(depth=st.integers(min_value=1, max_value=200), kinds=st.lists(st.sampled_from(["[", "a", "é-b"]), min_size=1))
+def test_property_meta_within_the_depth_limit_round_trips_and_past_it_is_400(
+    api_client: APIClient, depth: int, kinds: list[str]
+) -> None:
+    meta = shaped_meta(depth, kinds)
+    response = post_json(api_client, "/api/traces", make_payload(1, meta=meta))
+    if depth <= 64:
+        assert response.status_code == 201
+        stored = api_client.get(f"/api/traces/{response.json()['id']}").json()
+        assert stored["payload"]["meta"] == meta
+    else:
+        assert response.status_code == 400
+        [message] = response.json()["meta"]
+        assert message.startswith("meta.top")
+        assert message.endswith(" nests deeper than 64 levels of objects and arrays.")
