@@ -106,12 +106,55 @@ def inspect_checkpoint(path: str | Path) -> HFCheckpoint:
         value = config.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CheckpointError(f"{root / 'config.json'}: {key} must be a positive integer, got {value!r}")
+    _check_architecture(config, family, root / "config.json")
     files = tuple(sorted(root.glob("*.safetensors")))
     if not files:
         raise CheckpointError(f"no *.safetensors weights in {root}")
     checkpoint = HFCheckpoint(path=root, family=family, config=config, weight_files=files)
     _check_shapes(checkpoint)
+    _check_tokenizer_ids(root / "tokenizer.json", config["vocab_size"])
     return checkpoint
+
+
+def _check_architecture(config: dict[str, Any], family: str, config_file: Path) -> None:
+    """Refuse what Tunix's model would silently drop: biases, an untied Gemma head, another layer pattern."""
+    for key in ("attention_bias", "mlp_bias"):
+        if config.get(key):
+            raise CheckpointError(f"{config_file}: {key}=true is not supported by Tunix's {family} model")
+    if family != "gemma3":
+        return
+    if config.get("tie_word_embeddings") is False:
+        raise CheckpointError(f"{config_file}: tie_word_embeddings=false is not supported by Tunix's gemma3 model")
+    pattern = ["sliding_attention"] * 5 + ["full_attention"]
+    layer_types = config.get("layer_types")
+    if layer_types is not None and list(layer_types) != [pattern[i % 6] for i in range(len(layer_types))]:
+        raise CheckpointError(
+            f"{config_file}: layer_types must repeat five sliding_attention layers and one full_attention "
+            "(Tunix's Gemma 3 pattern)"
+        )
+    for key in ("final_logit_softcapping", "attn_logit_softcapping"):
+        if config.get(key) is not None:
+            raise CheckpointError(f"{config_file}: {key} is not supported by Tunix's gemma3 model")
+
+
+def _check_tokenizer_ids(tokenizer_file: Path, vocab_size: int) -> None:
+    """Every token id of ``tokenizer.json`` must have a row in the embedding."""
+    try:
+        data = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {tokenizer_file}: {exc}") from exc
+    vocab = (data.get("model") or {}).get("vocab") if isinstance(data, dict) else None
+    if isinstance(vocab, dict):
+        ids = [i for i in vocab.values() if isinstance(i, int)]
+    elif isinstance(vocab, list):
+        ids = [len(vocab) - 1] if vocab else []
+    else:
+        raise CheckpointError(f"{tokenizer_file} has no model.vocab: not a Hugging Face tokenizers file")
+    ids += [t["id"] for t in data.get("added_tokens") or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+    if ids and max(ids) >= vocab_size:
+        raise CheckpointError(
+            f"{tokenizer_file} has token id {max(ids)}, beyond the vocab_size={vocab_size} of config.json"
+        )
 
 
 def _expected_shapes(ckpt: HFCheckpoint) -> dict[str, tuple[int, ...]]:

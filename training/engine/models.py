@@ -225,12 +225,16 @@ def load_base_model(*, fields: dict[str, Any], checkpoint_path: Path, dtype: str
 
 def apply_lora(*, model: nnx.Module, lora: LoraConfig, seed: int) -> nnx.Module:
     """Wrap matching projections with qwix LoRA adapters; only those are then trained."""
+    import jax
     import qwix
     from flax import nnx
 
     provider = qwix.LoraProvider(module_path=lora.module_path, rank=lora.rank, alpha=lora.alpha)
     inputs = model.get_model_input()  # type: ignore[attr-defined]
-    return qwix.apply_lora_to_model(model, provider, rngs=nnx.Rngs(seed), **inputs)
+    wrapped = qwix.apply_lora_to_model(model, provider, rngs=nnx.Rngs(seed), **inputs)
+    if not jax.tree.leaves(nnx.state(wrapped, nnx.LoRAParam)):
+        raise ModelLoadError(f"model.lora.module_path {lora.module_path!r} matches no module of the model")
+    return wrapped
 
 
 def lora_dict(lora: LoraConfig) -> dict[str, Any] | None:

@@ -112,6 +112,46 @@ def test_bad_directories_are_refused_naming_the_file(hf_dirs: dict[str, Path], t
         inspect_checkpoint(no_weights)
 
 
+def edited_config(source: Path, dest: Path, **changes: Any) -> Path:
+    broken_copy(source, dest)
+    config = json.loads((dest / "config.json").read_text())
+    (dest / "config.json").write_text(json.dumps({**config, **changes}))
+    return dest
+
+
+def test_what_tunix_would_silently_drop_is_refused(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    from training.engine.hf import CheckpointError, inspect_checkpoint
+
+    with pytest.raises(CheckpointError, match=r"biased/config\.json: attention_bias=true is not supported"):
+        inspect_checkpoint(edited_config(hf_dirs["llama3"], tmp_path / "biased", attention_bias=True))
+    with pytest.raises(CheckpointError, match=r"untied/config\.json: tie_word_embeddings=false"):
+        inspect_checkpoint(edited_config(hf_dirs["gemma3"], tmp_path / "untied", tie_word_embeddings=False))
+    pattern = edited_config(hf_dirs["gemma3"], tmp_path / "pattern", layer_types=["full_attention"] * 2)
+    with pytest.raises(CheckpointError, match=r"pattern/config\.json: layer_types must repeat"):
+        inspect_checkpoint(pattern)
+    vocab = json.loads((hf_dirs["qwen3"] / "config.json").read_text())["vocab_size"]
+    extra = broken_copy(hf_dirs["qwen3"], tmp_path / "extra")
+    tokenizer = json.loads((extra / "tokenizer.json").read_text())
+    tokenizer["added_tokens"].append({**tokenizer["added_tokens"][-1], "id": vocab, "content": "<extra>"})
+    (extra / "tokenizer.json").write_text(json.dumps(tokenizer))
+    with pytest.raises(CheckpointError, match=rf"extra/tokenizer\.json has token id {vocab}, beyond the vocab_size"):
+        inspect_checkpoint(extra)
+
+
+def test_a_lora_module_path_matching_nothing_is_refused(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    from training.engine.models import ModelLoadError
+    from training.engine.sft import run_sft
+
+    config = parse_config(
+        {
+            "model": {"mode": "pretrained", "path": str(hf_dirs["qwen3"]), "lora": {"module_path": ".*no_such"}},
+            "training": {"batch_size": 4, "max_steps": 2, "warmup_steps": 1, "max_seq_len": 96},
+        }
+    )
+    with pytest.raises(ModelLoadError, match="'.\\*no_such' matches no module of the model"):
+        run_sft(records=RECORDS, config=config, run_dir=tmp_path / "run")
+
+
 def test_bad_directory_fails_the_run_before_training(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
     from training.engine.sft import TrainingError, run_sft
 
