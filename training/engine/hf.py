@@ -380,6 +380,82 @@ def _save_lora_merged(*, ckpt: HFCheckpoint, model: nnx.Module, out_dir: Path, l
     )
 
 
+def _lora_layers(model: nnx.Module) -> dict[str, list[Any]]:
+    """Each LoRA-wrapped module path (``layers.0.attn.q_proj``) with ``[lora_a, lora_b]``, read as Tunix reads them."""
+    from flax import nnx
+
+    layers: dict[str, list[Any]] = {}
+    for path, value in nnx.iter_graph(model):
+        if isinstance(value, nnx.LoRAParam):
+            layers.setdefault(".".join(str(p) for p in path[:-1]), []).append(value)
+    return layers
+
+
+def export_adapter(*, model: nnx.Module, base: str | Path, out_dir: Path, lora: dict[str, Any]) -> Path:
+    """Write the LoRA adapters alone as a PEFT adapter directory for the base model.
+
+    ``adapter_model.safetensors`` holds ``lora_A`` (rank x in) and ``lora_B`` (out x rank) under the
+    base's tensor names, so that ``W + lora_alpha / r * B @ A`` is the merged weight ``export_merged``
+    writes; ``adapter_config.json`` names the base directory; the tokenizer files are copied.
+    """
+    import numpy as np
+    import safetensors.numpy as safe_np
+
+    ckpt = inspect_checkpoint(base)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CheckpointError(f"output directory {out_dir} is not empty")
+    layers = _lora_layers(model)
+    if not layers:
+        raise CheckpointError("the run has no LoRA adapters to export (it fine-tuned every weight)")
+    if ckpt.family == "gemma3":
+        from tunix.models.gemma3 import params as gemma3_params
+
+        layers = gemma3_params._extract_gemma3_lora_layers(layers)
+        key_of = gemma3_params._gemma3_state_key_to_safetensors_key
+    else:
+        from tunix.models.qwen3 import params as qwen3_params
+
+        # Llama 3's module names follow Qwen 3's (Tunix has no Llama 3 saver to borrow from).
+        key_of = qwen3_params._qwen3_state_key_to_safetensors_key
+    shapes: dict[str, tuple[int, ...]] = {}
+    for file in ckpt.weight_files:
+        shapes.update({k: tuple(v["shape"]) for k, v in safetensors_header(file).items()})
+    tensors: dict[str, Any] = {}
+    targets = set()
+    for path, (lora_a, lora_b) in layers.items():
+        key = key_of(path)
+        a = np.asarray(getattr(lora_a, "value", lora_a), dtype=np.float32)
+        b = np.asarray(getattr(lora_b, "value", lora_b), dtype=np.float32)
+        a = a.reshape(-1, a.shape[-1])
+        b = b.reshape(b.shape[0], -1)
+        if key not in shapes or shapes[key] != (b.shape[1], a.shape[0]):
+            raise CheckpointError(f"LoRA of {path} does not fit tensor {key} of {ckpt.path}")
+        prefix = "base_model.model." + key.removesuffix(".weight")
+        tensors[prefix + ".lora_A.weight"] = np.ascontiguousarray(a.T)
+        tensors[prefix + ".lora_B.weight"] = np.ascontiguousarray(b.T)
+        targets.add(key.split(".")[-2])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    safe_np.save_file(tensors, str(out_dir / "adapter_model.safetensors"), metadata={"format": "pt"})
+    adapter_config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": str(ckpt.path.resolve()),
+        "r": int(lora["rank"]),
+        "lora_alpha": float(lora["alpha"]),
+        "lora_dropout": 0.0,
+        "bias": "none",
+        "fan_in_fan_out": False,
+        "inference_mode": True,
+        "target_modules": sorted(targets),
+    }
+    (out_dir / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
+        if (ckpt.path / name).is_file():
+            shutil.copyfile(ckpt.path / name, out_dir / name)
+    return out_dir
+
+
 def _flat_params(model: nnx.Module) -> dict[str, Any]:
     from flax import nnx, traverse_util
 

@@ -125,6 +125,9 @@ def test_lora_sft_evaluate_grpo_dpo_and_export(llama_dir: Path, held_eval_set: s
         np.testing.assert_allclose(exported, trained, atol=1e-4, rtol=1e-4)
     with pytest.raises(CommandError, match="is not empty"):
         run("export_model", str(sft.run_id), "--output", str(tmp_path / "export-sft"))
+    adapter = tmp_path / "adapter"
+    assert run("export_model", str(sft.run_id), "--output", str(adapter), "--adapter-only").startswith("exported=")
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json"} <= {p.name for p in adapter.iterdir()}
 
 
 def test_full_sft_through_the_api_and_bad_directories(
@@ -145,6 +148,8 @@ def test_full_sft_through_the_api_and_bad_directories(
     run_obj = training_run_execute(run=run_obj)
     assert run_obj.status == RunStatus.SUCCEEDED, run_obj.error
     assert run("export_model", str(run_obj.run_id), "--output", str(tmp_path / "full")).startswith("exported=")
+    with pytest.raises(CommandError, match="no LoRA adapter to export"):
+        run("export_model", str(run_obj.run_id), "--output", str(tmp_path / "adapter"), "--adapter-only")
 
     broken = models_root / "broken"
     shutil.copytree(llama_dir, broken)

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("run", help="training run id (SFT, GRPO or DPO) of a model.mode: pretrained run")
         parser.add_argument("--output", required=True, help="directory to write; must be absent or empty")
         parser.add_argument("--checkpoint", choices=CheckpointChoice.values, default=CheckpointChoice.FINAL)
+        parser.add_argument(
+            "--adapter-only",
+            action="store_true",
+            help="write the LoRA adapters alone (adapter_model.safetensors, adapter_config.json: PEFT's layout)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -32,5 +37,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         with domain_errors():
             run = training_run_get(run_id=options["run"])
-            out = training_run_export(run=run, output=options["output"], checkpoint=options["checkpoint"])
+            out = training_run_export(
+                run=run,
+                output=options["output"],
+                checkpoint=options["checkpoint"],
+                adapter_only=options["adapter_only"],
+            )
         self.stdout.write(f"exported={out}")

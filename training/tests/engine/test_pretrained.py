@@ -237,6 +237,39 @@ def test_sft_sample_export_and_load_back(hf_dirs: dict[str, Path], tmp_path: Pat
 
     with pytest.raises(CheckpointError, match="is not empty"):
         export_run(run_dir=run_dir, out_dir=out)
+    if lora:
+        check_adapter_export(run_dir=run_dir, merged=out, base=hf_dirs[family], tmp_path=tmp_path)
+    else:
+        with pytest.raises(CheckpointError, match="no LoRA adapter to export"):
+            export_run(run_dir=run_dir, out_dir=tmp_path / "adapter", adapter_only=True)
+
+
+def check_adapter_export(*, run_dir: Path, merged: Path, base: Path, tmp_path: Path) -> None:
+    """The PEFT adapter applied to the base weights by hand gives the merged export's weights."""
+    import numpy as np
+    import safetensors.numpy as safe_np
+
+    from training.engine.export import export_run
+
+    adapter = export_run(run_dir=run_dir, out_dir=tmp_path / "adapter", adapter_only=True)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["r"] == 4 and config["lora_alpha"] == 16.0
+    assert config["base_model_name_or_path"] == str(base.resolve())
+    tensors = safe_np.load_file(str(adapter / "adapter_model.safetensors"))
+    weights = safe_np.load_file(str(base / "model.safetensors"))
+    want = safe_np.load_file(str(merged / "model.safetensors"))
+    changed = set()
+    for name, lora_a in tensors.items():
+        if not name.endswith(".lora_A.weight"):
+            continue
+        key = name.removeprefix("base_model.model.").removesuffix(".lora_A.weight") + ".weight"
+        lora_b = tensors[name.replace(".lora_A.", ".lora_B.")]
+        weights[key] = weights[key] + config["lora_alpha"] / config["r"] * (lora_b @ lora_a)
+        changed.add(key)
+    assert {"q_proj", "v_proj", "o_proj", "down_proj"} <= {key.split(".")[-2] for key in changed}
+    assert set(config["target_modules"]) == {key.split(".")[-2] for key in changed}
+    for key, value in want.items():
+        np.testing.assert_allclose(weights[key], value, atol=1e-5, err_msg=key)
 
 
 def test_bfloat16_lora_trains_and_exports_in_the_base_dtype(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
