@@ -52,10 +52,15 @@ print(json.dumps({"devices": len(jax.devices()), "losses": result.losses, "param
 
 
 def train_on_mesh(hf_dir: Path, run_dir: Path, fsdp: int, tp: int, lora: bool) -> dict[str, Any]:
+    return run_script(SCRIPT, hf_dir, run_dir, fsdp, tp, "1" if lora else "0")
+
+
+def run_script(script: str, *args: object) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter that sees four CPU devices; its last line is JSON."""
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script, arguments the test made
-        [sys.executable, "-c", SCRIPT, str(hf_dir), str(run_dir), str(fsdp), str(tp), "1" if lora else "0"],
+        [sys.executable, "-c", script, *(str(a) for a in args)],
         cwd=root,
         env={**env, "PYTHONPATH": str(root)},
         capture_output=True,
@@ -81,6 +86,48 @@ def test_sharded_meshes_give_the_one_device_loss_curve(tmp_path: Path, lora: boo
         for a, b in zip(sharded["losses"], one["losses"], strict=True):
             assert abs(a - b) <= LOSS_TOLERANCE * max(1.0, abs(b)), (fsdp, tp, sharded["losses"], one["losses"])
         assert len(sharded["texts"]) == 1
+
+
+RL_SCRIPT = """
+import json, math, sys
+from pathlib import Path
+from training.engine.config import parse_config, parse_run_config
+from training.engine.dpo import run_dpo
+from training.engine.grpo import run_grpo
+from training.engine.sft import run_sft
+from training.tests.engine.conftest import addition_records
+
+hf_dir, root, fsdp, tp = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mesh = {"fsdp": fsdp, "tp": tp}
+records = addition_records(16)
+for r in records:
+    r["answer"] = r["completion"].split("<answer>")[1].split("</answer>")[0]
+sft = parse_config({"model": {"mode": "pretrained", "path": hf_dir, "lora": {"rank": 4}},
+                    "training": {"batch_size": 4, "max_steps": 2, "warmup_steps": 1, "max_seq_len": 96}, "mesh": mesh})
+run_sft(records=records, config=sft, run_dir=root / "sft")
+grpo = parse_run_config({"kind": "grpo", "training": {"batch_size": 4, "max_steps": 2},
+                         "grpo": {"num_generations": 2, "max_prompt_len": 48, "max_new_tokens": 48}, "mesh": mesh})
+g = run_grpo(records=records, config=grpo, parent_dir=root / "sft", run_dir=root / "grpo")
+wrong = "<reasoning>guess</reasoning>\\n<answer>0</answer><end_of_turn>"
+pairs = [{"id": r["id"], "prompt": r["prompt"], "chosen": r["completion"], "rejected": wrong} for r in records[:8]]
+dpo = parse_run_config({"kind": "dpo", "training": {"batch_size": 4, "max_steps": 2},
+                        "dpo": {"max_prompt_len": 48, "max_response_len": 64}, "mesh": mesh})
+d = run_dpo(records=pairs, config=dpo, parent_dir=root / "sft", run_dir=root / "dpo")
+print(json.dumps({"grpo_steps": g.steps, "grpo_finite": all(math.isfinite(v) for s in g.history.values()
+                  for v in s.values()), "dpo_losses": [d.history[s]["loss"] for s in sorted(d.history)]}))
+"""
+
+
+def test_grpo_and_dpo_run_on_a_sharded_mesh(tmp_path: Path) -> None:
+    from training.engine.data import record_texts
+
+    hf_dir = write_hf_model(tmp_path / "qwen3", "qwen3", record_texts(addition_records(16)))
+    results = [run_script(RL_SCRIPT, hf_dir, tmp_path / f"m{fsdp}x{tp}", fsdp, tp) for fsdp, tp in ((1, 1), (2, 2))]
+    for result in results:
+        assert result["grpo_steps"] == 2 and result["grpo_finite"]
+        assert len(result["dpo_losses"]) == 2
+    for a, b in zip(results[1]["dpo_losses"], results[0]["dpo_losses"], strict=True):
+        assert abs(a - b) <= LOSS_TOLERANCE * max(1.0, abs(b))
 
 
 def test_a_mesh_larger_than_the_host_is_refused() -> None:
