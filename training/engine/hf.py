@@ -8,6 +8,7 @@ and savers, and a fully fine-tuned model is written back through the inverse of 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import struct
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 FAMILIES = {"qwen3": "qwen3", "llama": "llama3", "gemma3_text": "gemma3"}
 REQUIRED_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 _HEADER_LIMIT = 100 * 1024 * 1024
+# Tunix 0.1.7's Qwen 3 and Llama 3 attention apply RoPE with this base whatever the config says.
+TUNIX_ROPE_THETA = 1_000_000
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ConfigError):
@@ -233,6 +237,8 @@ def tunix_config(ckpt: HFCheckpoint, *, dtype: str = "float32") -> Any:
         "head_dim": ckpt.head_dim,
         "num_kv_heads": int(c.get("num_key_value_heads") or c["num_attention_heads"]),
     }
+    if ckpt.family in ("qwen3", "llama3"):
+        _warn_rope(ckpt)
     if ckpt.family == "qwen3":
         from tunix.models.qwen3 import model as qwen3
 
@@ -279,6 +285,22 @@ def tunix_config(ckpt: HFCheckpoint, *, dtype: str = "float32") -> Any:
         query_pre_attn_norm=query_norm,
         param_dtype=param_dtype,
     )
+
+
+def _warn_rope(ckpt: HFCheckpoint) -> None:
+    """Say so when Tunix's model will not position tokens as the checkpoint was trained to."""
+    theta, scale = _rope(ckpt.config, None, TUNIX_ROPE_THETA)
+    scaling = (ckpt.config.get("rope_parameters") or ckpt.config.get("rope_scaling") or {}).get("rope_type", "default")
+    if theta != TUNIX_ROPE_THETA or scale != 1.0 or scaling != "default":
+        logger.warning(
+            "%s: rope_theta=%s (rope_type %s), but Tunix's %s model applies RoPE with theta %s and no scaling; "
+            "the loaded model's logits differ from transformers' beyond the first positions",
+            ckpt.path / "config.json",
+            theta,
+            scaling,
+            ckpt.family,
+            TUNIX_ROPE_THETA,
+        )
 
 
 def _params_module(family: str) -> Any:
