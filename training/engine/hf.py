@@ -117,7 +117,23 @@ def inspect_checkpoint(path: str | Path) -> HFCheckpoint:
     checkpoint = HFCheckpoint(path=root, family=family, config=config, weight_files=files)
     _check_shapes(checkpoint)
     _check_tokenizer_ids(root / "tokenizer.json", config["vocab_size"])
+    _check_chat_template(root)
     return checkpoint
+
+
+def _check_chat_template(root: Path) -> None:
+    """Every prompt is rendered by the model's chat template: it must have one."""
+    if (root / "chat_template.jinja").is_file() or (root / "chat_template.json").is_file():
+        return
+    try:
+        data = json.loads((root / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {root / 'tokenizer_config.json'}: {exc}") from exc
+    if not (isinstance(data, dict) and data.get("chat_template")):
+        raise CheckpointError(
+            f"{root / 'tokenizer_config.json'} has no chat_template (nor is there a chat_template.jinja): "
+            "prompts are rendered with the model's own chat template"
+        )
 
 
 def _check_architecture(config: dict[str, Any], family: str, config_file: Path) -> None:

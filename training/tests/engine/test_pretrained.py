@@ -136,6 +136,18 @@ def test_what_tunix_would_silently_drop_is_refused(hf_dirs: dict[str, Path], tmp
     (extra / "tokenizer.json").write_text(json.dumps(tokenizer))
     with pytest.raises(CheckpointError, match=rf"extra/tokenizer\.json has token id {vocab}, beyond the vocab_size"):
         inspect_checkpoint(extra)
+    untemplated = broken_copy(hf_dirs["llama3"], tmp_path / "untemplated")
+    template = (untemplated / "chat_template.jinja").read_text()
+    (untemplated / "chat_template.jinja").unlink()
+    with pytest.raises(CheckpointError, match=r"untemplated/tokenizer_config\.json has no chat_template"):
+        inspect_checkpoint(untemplated)
+    tokenizer_config = json.loads((untemplated / "tokenizer_config.json").read_text())
+    (untemplated / "tokenizer_config.json").write_text(json.dumps({**tokenizer_config, "chat_template": template}))
+    assert inspect_checkpoint(untemplated).family == "llama3"
+    from training.engine.tokenizer import load_hf_tokenizer
+
+    in_config = load_hf_tokenizer(path=untemplated).chat_prompt("hi")
+    assert in_config == load_hf_tokenizer(path=hf_dirs["llama3"]).chat_prompt("hi")
 
 
 def test_a_lora_module_path_matching_nothing_is_refused(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
