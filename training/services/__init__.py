@@ -1,7 +1,8 @@
 """Writes and orchestration of the ``training`` app, one module per sub-domain.
 
 ``runs`` (training runs), ``configs`` (presets, files, API guardrails), ``eval_sets``,
-``evaluations`` and ``reports``; the names other code uses are re-exported here.
+``evaluations``, ``reports`` and ``exports`` (a run as a Hugging Face directory); the names
+other code uses are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from training.services.evaluations import (
     shared_prompts,
 )
 from training.services.execution import RunCancelled, training_stack_ready
+from training.services.exports import training_run_export
 from training.services.reports import evaluation_report, report_markdown
 from training.services.rl_runs import (
     rl_records,
@@ -69,6 +71,7 @@ __all__ = [
     "training_run_dry_run",
     "training_run_enqueue",
     "training_run_execute",
+    "training_run_export",
     "training_run_fail",
     "training_stack_ready",
 ]

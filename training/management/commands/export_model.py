@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.models import CheckpointChoice
 from training.selectors import training_run_get
-from training.services.exports import training_run_export
+from training.services import training_run_export
 from tunix_rt.commands import domain_errors
 
 
