@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from training.engine.config import parse_config
 from training.tests.engine.conftest import addition_records
@@ -314,3 +316,53 @@ def test_export_refuses_a_run_without_a_pretrained_base(tmp_path: Path) -> None:
     ModelSpec(mode="tiny", model_config={}, dtype="float32", seed=0).save(tmp_path)
     with pytest.raises(CheckpointError, match="only runs with model.mode 'pretrained' export"):
         export_run(run_dir=tmp_path, out_dir=tmp_path / "out")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tensors=st.dictionaries(
+        st.text(st.characters(codec="ascii", categories=["L", "N", "P"]), min_size=1, max_size=40),
+        st.lists(st.integers(0, 5), max_size=4),
+        max_size=8,
+    )
+)
+def test_safetensors_header_gives_every_name_and_shape(tensors: dict[str, list[int]]) -> None:
+    import tempfile
+
+    import numpy as np
+    import safetensors.numpy as safe_np
+
+    from training.engine.hf import safetensors_header
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.safetensors"
+        safe_np.save_file({name: np.zeros(shape, np.float32) for name, shape in tensors.items()}, str(path))
+        header = safetensors_header(path)
+    assert {name: info["shape"] for name, info in header.items()} == tensors
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    user=st.text(st.characters(codec="utf-8", exclude_characters="<>\x00"), min_size=1, max_size=60),
+    reply=st.text(st.characters(codec="utf-8", exclude_characters="<>\x00"), min_size=1, max_size=60),
+    family=st.sampled_from(FAMILIES),
+)
+def test_templating_an_exported_record_is_the_template_and_idempotent(
+    hf_dirs: dict[str, Path], user: str, reply: str, family: str
+) -> None:
+    from training.engine.data import template_records
+    from training.engine.tokenizer import load_hf_tokenizer
+
+    processor = load_hf_tokenizer(path=hf_dirs[family])
+    exported = {
+        "prompt": f"<start_of_turn>user\n{user}<end_of_turn>\n<start_of_turn>model\n",
+        "completion": f"{reply}<end_of_turn>",
+    }
+    (record,) = template_records([exported], processor)
+    full = processor.tokenizer.apply_chat_template(
+        [{"role": "user", "content": user}, {"role": "assistant", "content": reply}], tokenize=False
+    )
+    assert record["prompt"] == processor.chat_prompt(user)
+    assert record["prompt"] + record["completion"] == full
+    assert template_records([record], processor) == [record]
+    assert processor.decode(processor.encode(record["completion"])) == record["completion"]
