@@ -12,8 +12,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from traces.models import Trace, TraceStatus
-from tunix_rt.query import BLANK, StrictBooleanFilter, StrictFilterSet, UTCDateTimeFilter
-from tunix_rt.validation import filter_path_problem, query_json_scalar, text_problem
+from tunix_rt.query import BLANK, StrictBooleanFilter, StrictFilterSet, UTCDateTimeFilter, query_json_scalar
+from tunix_rt.validation import filter_path_problem, text_problem
 
 # One character class, then a split on "__": a pattern of repeated "__"-separated groups whose
 # characters include "_" backtracks exponentially on a near miss.

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from tunix_rt.validation import aware_utc
+from tunix_rt.validation import number_problem
 
+# PostgreSQL stores a UTC offset of at most 15:59 (hours and minutes) in a timestamp literal.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
 BLANK = "This field may not be blank; leave the parameter out instead."
 
 
@@ -92,3 +96,37 @@ class QuerySerializer(serializers.Serializer[Any]):
             if blank:
                 raise serializers.ValidationError(blank)
         return super().run_validation(data)
+
+
+def aware_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime; ``ValueError`` names why it cannot be one.
+
+    A naive value is read in the current time zone. Offsets beyond ±15:59 and values
+    that leave years 1..9999 when converted are refused.
+    """
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError("The UTC offset must be between -15:59 and +15:59.")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("The date-time is out of range once converted to UTC (years 1..9999).") from None
+
+
+def query_json_scalar(raw: str) -> Any:
+    """The JSON number or boolean that a query-string value spells, or None.
+
+    ``NaN``, ``Infinity``, ``1e999`` and integers beyond 64 bits spell nothing storable,
+    so they are matched as plain text only.
+    """
+    if raw.lstrip()[:1] in ("[", "{", '"', ""):
+        return None
+    try:
+        parsed = json.loads(raw, parse_constant=lambda _name: None)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(parsed, bool | int | float) and number_problem(parsed) is None:
+        return parsed
+    return None

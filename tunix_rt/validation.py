@@ -1,9 +1,8 @@
 """Input that no database or renderer can hold, refused in one place as 400 field errors.
 
-Every JSON body passes through ``json_problems`` (via the API's parser) and every
-date-time and JSON scalar read from a query string through ``aware_utc`` and
-``query_json_scalar``, so a value that would overflow a column, a time zone or an
-encoder never reaches the ORM: no request can turn it into a 500.
+Every JSON body passes through ``json_problems`` (via the API's parser), and query strings
+are read through ``tunix_rt.query``, so a value that would overflow a column or an encoder
+never reaches the ORM: no request can turn it into a 500.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from django.utils import timezone
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Levels of objects and arrays in any JSON value a field accepts, the field's own object or array
@@ -25,8 +22,6 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 JSON_MAX_DEPTH = 64
 # Segments in a ``meta__a__b`` key path of a filter.
 FILTER_MAX_SEGMENTS = 8
-# PostgreSQL stores a UTC offset of at most 15:59 (hours and minutes) in a timestamp literal.
-MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
 # A lone UTF-16 surrogate cannot be encoded as UTF-8; PostgreSQL text and jsonb refuse NUL.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -277,37 +272,3 @@ def load_json(text: str | bytes) -> tuple[Any, dict[str, list[str]]]:
         for field, messages in json_problems(document).items():
             problems.setdefault(field, []).extend(messages)
     return document, problems
-
-
-def aware_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime; ``ValueError`` names why it cannot be one.
-
-    A naive value is read in the current time zone. Offsets beyond ±15:59 and values
-    that leave years 1..9999 when converted are refused.
-    """
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    offset = value.utcoffset()
-    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-        raise ValueError("The UTC offset must be between -15:59 and +15:59.")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("The date-time is out of range once converted to UTC (years 1..9999).") from None
-
-
-def query_json_scalar(raw: str) -> Any:
-    """The JSON number or boolean that a query-string value spells, or None.
-
-    ``NaN``, ``Infinity``, ``1e999`` and integers beyond 64 bits spell nothing storable,
-    so they are matched as plain text only.
-    """
-    if raw.lstrip()[:1] in ("[", "{", '"', ""):
-        return None
-    try:
-        parsed = json.loads(raw, parse_constant=lambda _name: None)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(parsed, bool | int | float) and number_problem(parsed) is None:
-        return parsed
-    return None

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from tunix_rt.validation import (
     FILTER_MAX_SEGMENTS,
     JSON_MAX_DEPTH,
     JSONTooDeep,
-    aware_utc,
     depth_problems,
     filter_path_problem,
     json_depth,
@@ -22,7 +20,6 @@ from tunix_rt.validation import (
     json_value_problems,
     load_json,
     nests_deeper,
-    query_json_scalar,
     text_problem,
     too_deep_path,
 )
@@ -71,36 +68,6 @@ def test_json_problems_in_a_batch_are_keyed_by_item_index_and_bounds_are_inclusi
         ]
     }
     assert json_problems({"a": [True, None, 1.5, "x"]}) == {}
-
-
-def test_aware_utc_converts_and_refuses_impossible_offsets_and_overflow() -> None:
-    local = datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=15, minutes=59)))
-    assert aware_utc(local) == datetime(2025, 12, 31, 20, 1, tzinfo=UTC)
-    assert aware_utc(datetime(2026, 1, 1, 12, 0)) == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # noqa: DTZ001
-    with pytest.raises(ValueError, match="UTC offset"):
-        aware_utc(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=16))))
-    with pytest.raises(ValueError, match="UTC offset"):
-        aware_utc(datetime(2026, 1, 1, tzinfo=timezone(-timedelta(hours=23, minutes=59))))
-    with pytest.raises(ValueError, match="out of range"):
-        aware_utc(datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=1))))
-    with pytest.raises(ValueError, match="out of range"):
-        aware_utc(datetime(9999, 12, 31, 23, 0, tzinfo=timezone(-timedelta(hours=2))))
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [("3", 3), ("-1.5", -1.5), ("true", True), ("false", False), ("9223372036854775807", 2**63 - 1)],
-)
-def test_query_json_scalar_reads_finite_numbers_and_booleans(raw: str, expected: object) -> None:
-    value = query_json_scalar(raw)
-    assert value == expected and type(value) is type(expected)
-
-
-@pytest.mark.parametrize(
-    "raw", ["NaN", "Infinity", "-Infinity", "1e999", "9223372036854775808", "abc", '"quoted"', "null", "[1]", ""]
-)
-def test_query_json_scalar_is_none_for_anything_unstorable_or_not_a_scalar(raw: str) -> None:
-    assert query_json_scalar(raw) is None
 
 
 def test_load_json_reports_problems_only_for_unstorable_values() -> None:
@@ -221,12 +188,6 @@ def test_filter_paths_hold_at_most_8_segments(segments: int, refused: bool) -> N
     assert (problem is not None) is refused
     if refused:
         assert problem == f"A meta key path has at most 8 segments ('__'-separated keys); this one has {segments}."
-
-
-def test_query_json_scalar_reads_no_container_however_deep() -> None:
-    assert query_json_scalar("[" * 100_000) is None
-    assert query_json_scalar('{"a": 1}') is None
-    assert query_json_scalar("7") == 7
 
 
 def test_json_serializer_fields_refuse_depth_before_encoding() -> None:
