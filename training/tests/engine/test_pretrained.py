@@ -366,3 +366,31 @@ def test_templating_an_exported_record_is_the_template_and_idempotent(
     assert record["prompt"] + record["completion"] == full
     assert template_records([record], processor) == [record]
     assert processor.decode(processor.encode(record["completion"])) == record["completion"]
+
+
+def test_dpo_from_a_bfloat16_full_fine_tune_exports_its_own_weights(hf_dirs: dict[str, Path], tmp_path: Path) -> None:
+    import numpy as np
+
+    from training.engine.config import parse_run_config
+    from training.engine.dpo import run_dpo
+    from training.engine.export import export_run
+    from training.engine.hf import load_pretrained
+    from training.engine.sampling import load_run_model
+    from training.engine.sft import run_sft
+
+    config = pretrained_config(hf_dirs["gemma3"], lora=False, dtype="bfloat16", max_steps=2)
+    run_sft(records=RECORDS, config=config, run_dir=tmp_path / "sft")
+    wrong = "<reasoning>guess</reasoning>\n<answer>0</answer><end_of_turn>"
+    pairs = [{"id": r["id"], "prompt": r["prompt"], "chosen": r["completion"], "rejected": wrong} for r in RECORDS[:8]]
+    dpo = parse_run_config(
+        {"kind": "dpo", "training": {"batch_size": 4, "max_steps": 2, "learning_rate": {"peak": 1.0e-3}},
+         "dpo": {"max_prompt_len": 64, "max_response_len": 96}}
+    )  # fmt: skip
+    result = run_dpo(records=pairs, config=dpo, parent_dir=tmp_path / "sft", run_dir=tmp_path / "dpo")
+    assert result.steps == 2 and all(np.isfinite(s["loss"]) for s in result.history.values())
+    export_run(run_dir=tmp_path / "dpo", out_dir=tmp_path / "out")
+    parent = logits_of(load_run_model(run_dir=tmp_path / "sft", checkpoint="final"))
+    trained = logits_of(load_run_model(run_dir=tmp_path / "dpo", checkpoint="final"))
+    exported = logits_of(load_pretrained(path=tmp_path / "out", dtype="bfloat16"))
+    np.testing.assert_allclose(exported, trained, atol=1e-2)
+    assert np.abs(trained - parent).max() > 1e-2
