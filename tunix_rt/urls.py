@@ -11,6 +11,7 @@ from rest_framework.reverse import reverse
 
 from tunix_rt.audit_api import AuditViewSet
 from tunix_rt.health import health
+from tunix_rt.landing import favicon, landing
 
 
 @extend_schema(exclude=True)
@@ -44,10 +45,15 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("training.urls")),
 ]
 
-# The admin's "View site" link: the project has no public site, its front page is the API docs.
-admin.site.site_url = "/api/docs"
+# The admin's "View site" link leads to the landing page; the header names the product, not Django.
+admin.site.site_url = "/"
+admin.site.site_header = "tunix-rt"
+admin.site.site_title = "tunix-rt admin"
+admin.site.index_title = "Traces, datasets and runs"
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

@@ -54,10 +54,10 @@ def test_source_filter_names_the_empty_source_and_filters_by_it(admin_client: Cl
     assert ">(none) (1)</a>" in html
 
 
-def test_view_site_leads_to_the_api_docs(admin_client: Client) -> None:
+def test_view_site_leads_to_the_landing_page(admin_client: Client) -> None:
     html = admin_client.get("/admin/").content.decode()
-    assert '<a href="/api/docs">View site</a>' in html
-    assert admin_client.get("/api/docs").status_code == 200
+    assert '<a href="/">View site</a>' in html
+    assert admin_client.get("/").status_code == 200
 
 
 def test_change_page_shows_steps_meta_and_scores_read_only(admin_client: Client) -> None:
