@@ -20,10 +20,11 @@ from django.db.models import (
     Sum,
     Window,
 )
+from django.db.models.fields.json import HasKey
 from django.db.models.functions import RowNumber, Substr
 
 from traces.diff import trace_diff
-from traces.filters import filter_meta, filter_traces
+from traces.filters import filter_meta, filter_traces, meta_path_expression
 from traces.models import Score, Tag, Trace
 from traces.scoring import get_scorer
 from tunix_rt.errors import NotFound
@@ -216,3 +217,23 @@ def trace_prompts(*, trace_ids: Sequence[uuid.UUID], chunk_size: int = 500) -> I
     for start in range(0, len(ids), chunk_size):
         rows = Trace.objects.filter(id__in=ids[start : start + chunk_size]).order_by().values_list("id", "prompt")
         yield from rows
+
+
+def meta_paths_absent(*, paths: Sequence[str]) -> list[str]:
+    """The ``a__b`` meta key paths, of ``paths``, that no stored trace has; one query per path."""
+    absent = []
+    for path in paths:
+        *parents, last = path.split("__")
+        holder = meta_path_expression(parents) if parents else F("meta")
+        if not Trace.objects.filter(HasKey(holder, last)).exists():
+            absent.append(path)
+    return absent
+
+
+def meta_top_keys(*, sample: int = 1000) -> list[str]:
+    """The top-level meta keys of the newest ``sample`` traces, sorted; one query."""
+    keys: set[str] = set()
+    for meta in Trace.objects.order_by("-created_at").values_list("meta", flat=True)[:sample]:
+        if isinstance(meta, dict):
+            keys.update(meta)
+    return sorted(keys)

@@ -352,3 +352,32 @@ def test_build_dataset_refuses_filters_past_the_depth_and_segment_limits() -> No
     assert Dataset.objects.count() == 0
     run("build_dataset", "--name", "d", "--dataset-version", "1", "--filter", "__".join(["a"] * 8) + "=7")
     assert Dataset.objects.get().trace_count == 1
+
+
+def test_build_dataset_names_an_unknown_filter_key_with_the_known_ones() -> None:
+    aged_traces(2, meta={"generator": "arithmetic", "level": "easy", "source": "gen"})
+    with pytest.raises(CommandError) as caught:
+        run("build_dataset", "--name", "u", "--dataset-version", "1", "--filter", "generatr=arithmetic")
+    assert str(caught.value) == (
+        "Unknown filter key 'generatr': no stored trace's meta has it; known keys: generator, level, source."
+    )
+    with pytest.raises(CommandError, match=r"^Unknown filter key 'level__x': "):
+        run("build_dataset", "--name", "u", "--dataset-version", "1", "--filter", "level__x=1")
+    # A known key with a value no trace has is the service's own sentence, not an unknown key.
+    with pytest.raises(CommandError) as caught:
+        run("build_dataset", "--name", "u", "--dataset-version", "1", "--filter", "generator=chess")
+    assert str(caught.value) == "No traces match the selection; nothing to build."
+    assert Dataset.objects.count() == 0
+
+
+def test_build_dataset_refusals_are_sentences_naming_the_option() -> None:
+    aged_traces(1)
+    build(name="x", version="1")
+    with pytest.raises(CommandError) as caught:
+        run("build_dataset", "--name", "x", "--dataset-version", "1")
+    assert str(caught.value) == "Dataset x-1 already exists; datasets are immutable, build a new version."
+    with pytest.raises(CommandError) as caught:
+        run("build_dataset", "--name", "x", "--dataset-version", "2", "--strategy", "random")
+    assert str(caught.value) == "--seed: A random selection needs a seed, so that it can be repeated."
+    with pytest.raises(CommandError, match=r"^--limit: "):
+        run("build_dataset", "--name", "x", "--dataset-version", "2", "--limit", "0")

@@ -110,13 +110,25 @@ def test_ensure_admin_creates_once() -> None:
     assert "Forgot the password? Set a new one with: .venv/bin/python manage.py changepassword admin" in out
 
 
-def test_score_traces_with_a_verifier_counts_skipped() -> None:
+def test_score_traces_lists_the_skipped_traces_with_the_reason() -> None:
     TraceFactory.create(prompt="What is 1 + 1?", final_answer="2")
-    TraceFactory.create(prompt="Say hello.")
-    out = io.StringIO()
-    call_command("score_traces", "--criteria", "answer_match", stdout=out)
-    assert "Scored 1 trace(s) with answer_match. Skipped 1 that cannot be verified." in out.getvalue()
+    hello = TraceFactory.create(prompt="Say hello.", meta={})
+    out, _ = run("score_traces", "--criteria", "answer_match")
+    lines = out.splitlines()
+    assert lines[0] == "Scored 1 trace(s) with answer_match. Skipped 1 that answer_match cannot verify:"
+    assert lines[1].startswith(f"  {hello.id}: ") and len(lines[1]) > len(f"  {hello.id}: ")
+    assert len(lines) == 2
     assert list(Score.objects.values_list("score", flat=True)) == [1.0]
+
+
+def test_score_traces_shows_ten_skipped_then_a_count() -> None:
+    skipped = {str(TraceFactory.create(prompt=f"Say hello {n}.", meta={}).id) for n in range(13)}
+    out, _ = run("score_traces", "--criteria", "answer_match")
+    lines = out.splitlines()
+    assert lines[0] == "Scored 0 trace(s) with answer_match. Skipped 13 that answer_match cannot verify:"
+    listed = [line.strip().split(":", 1)[0] for line in lines[1:11]]
+    assert len(set(listed)) == 10 and set(listed) <= skipped
+    assert lines[11:] == ["  and 3 more"]
 
 
 def test_generate_traces_unique_by_default_and_no_unique() -> None:

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from datasets import selectors
 from datasets.serializers import DatasetBuildInputSerializer
 from datasets.services import dataset_build
+from traces.selectors import meta_paths_absent, meta_top_keys
 from tunix_rt.commands import add_user_argument, command_user
-from tunix_rt.errors import DomainError
+from tunix_rt.errors import DomainError, InvalidInput
 from tunix_rt.validation import JSONTooDeep, load_json
 
 
@@ -39,12 +40,47 @@ def _split_pair(text: str) -> tuple[str, Any]:
         return name, raw
 
 
+# The build's input fields as this command spells them, so a refusal names the option to fix.
+OPTION_OF_FIELD = {
+    "dataset_name": "--name",
+    "dataset_version": "--dataset-version",
+    "filters": "--filters",
+    "limit": "--limit",
+    "selection_strategy": "--strategy",
+    "seed": "--seed",
+    "session_id": "--session-id",
+    "parent_dataset_id": "--parent",
+    "training_run_id": "--training-run-id",
+    "status": "--status",
+    "tags": "--tag",
+    "trace_ids": "--trace-id",
+    "splits": "--split",
+    "split_group": "--split-group",
+}
+
+
 def _flatten(errors: Any) -> str:
     if isinstance(errors, dict):
-        return "; ".join(f"{field}: {_flatten(value)}" for field, value in errors.items())
+        return "; ".join(_sentence(field, _flatten(value)) for field, value in errors.items())
     if isinstance(errors, list):
         return " ".join(_flatten(e) for e in errors)
     return str(errors)
+
+
+def _sentence(field: str, message: str) -> str:
+    option = OPTION_OF_FIELD.get(field)
+    return f"{option}: {message}" if option else message
+
+
+def _refusal(exc: DomainError, filters: dict[str, Any]) -> str:
+    """The service's sentence; when nothing matched and a filter key is in no trace's meta, that key instead."""
+    if isinstance(exc, InvalidInput) and exc.field is None and filters:
+        absent = meta_paths_absent(paths=list(filters))
+        if absent:
+            named = ", ".join(repr(path) for path in absent)
+            known = ", ".join(meta_top_keys()) or "none, no trace has meta"
+            return f"Unknown filter key {named}: no stored trace's meta has it; known keys: {known}."
+    return exc.message if exc.field is None else _sentence(exc.field, exc.message)
 
 
 class Command(BaseCommand):
@@ -113,7 +149,7 @@ class Command(BaseCommand):
         try:
             dataset = dataset_build(**incoming.validated_data, actor=command_user(options))
         except DomainError as exc:
-            raise CommandError(_flatten(exc.as_body())) from None
+            raise CommandError(_refusal(exc, incoming.validated_data.get("filters") or {})) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Built {dataset.key} (build {dataset.build_id}) with {dataset.trace_count} trace(s); "
