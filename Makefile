@@ -31,11 +31,12 @@ install-training: $(VENV)/.training
 	printf 'DEBUG=1\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "Wrote .env (DEBUG=1 and a random SECRET_KEY) for local development."
 
-## make run: migrate the SQLite default, ensure an admin login, serve on 127.0.0.1:8000
+## make run: migrate the SQLite default, ensure an admin login, serve on HOST:PORT (default 127.0.0.1:8000; e.g. make run PORT=9101)
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py ensure_admin --url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py load_demo_data
+	@echo "Serving http://$(HOST):$(PORT)/ (admin: /admin/, API docs: /api/docs). In another terminal: export PORT=$(PORT)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make serve: production settings or nothing (the environment, no .env; DEBUG off; a 50+ character SECRET_KEY), migrate, then gunicorn (WEB_CONCURRENCY workers, default 2) on HOST:PORT

@@ -8,22 +8,25 @@ to block as they do for a reader pasting them into one terminal. Blocks outside 
 regions (installs, `make worker`, other sections' examples) and blocks fenced with any
 other language inside them (```json, ```console) are documentation only. To add a tour
 step, put a ```bash block inside a region; to show a command that must not run here
-(long jobs, another terminal), put it outside every region.
+(long jobs, another terminal, placeholders), put it outside every region and start it with a
+`# example` comment line: every other shell block in README.md and docs/*.md must be one the
+tour runs, so a reader can tell which blocks run as pasted.
 
 What the test provides is what `make run` provides: migrate, `ensure_admin`,
 `load_demo_data`, then `runserver` on 127.0.0.1, but on a free port, with
 `TUNIX_RT_ENV_FILE=""` and an explicit environment: a temporary database (a SQLite file,
 or a fresh PostgreSQL database beside the one `DATABASE_URL` names) and `ARTIFACTS_DIR`,
-shared by the server and the tour's `manage.py` commands. The tour reads the server's
-address from `TUNIX_RT_URL`, as the README tells readers who serve elsewhere. The shell
-runs in a scratch directory whose entries link to the checkout, so the files the tour
-writes stay out of the repository; `curl` is wrapped with `--fail-with-body`, so an HTTP
-error fails the run just as a failing command does.
+shared by the server and the tour's `manage.py` commands. The tour reads the server's port
+from `PORT`, as the README tells readers who ran `make run PORT=…`. The shell runs in a
+scratch directory whose entries link to the checkout, so the files the tour writes stay out
+of the repository, and they must all land in `out/`, the folder git ignores; `curl` is
+wrapped with `--fail-with-body`, so an HTTP error fails the run just as a failing command does.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -40,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 BEGIN, END, FENCE = "<!-- tour:begin", "<!-- tour:end", "```"
 LINKED_FILE_SUFFIXES = {"", ".py", ".txt", ".toml", ".md", ".cfg", ".ini"}
-NOT_LINKED = {".git", "artifacts", "staticfiles", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+NOT_LINKED = {".git", "artifacts", "out", "staticfiles", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh"}
+EXAMPLE_MARK = "# example"
 START_WAIT_SECONDS = 120
 TOUR_WAIT_SECONDS = 600
 
@@ -71,6 +76,75 @@ def tour_blocks(markdown: str) -> list[str]:
             in_region = False
     assert not in_region, "README.md: a tour region is never closed"
     return blocks
+
+
+def unmarked_shell_blocks(markdown: str) -> list[int]:
+    """Line numbers of shell blocks outside the tour regions whose first line is not ``# example``."""
+    unmarked: list[int] = []
+    in_region = in_fence = False
+    opened: int | None = None  # the line of a shell fence outside the regions, until its first line
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        stripped = line.strip()
+        if in_fence:
+            if opened is not None and not stripped.startswith(EXAMPLE_MARK):
+                unmarked.append(opened)
+            opened = None
+            in_fence = stripped != FENCE
+        elif stripped.startswith(FENCE):
+            in_fence = True
+            language = stripped.removeprefix(FENCE).split(maxsplit=1)
+            opened = number if not in_region and language and language[0] in SHELL_LANGUAGES else None
+        elif stripped.startswith(BEGIN):
+            in_region = True
+        elif stripped.startswith(END):
+            in_region = False
+    return unmarked
+
+
+def test_example_blocks_follow_the_convention() -> None:
+    markdown = "\n".join(
+        [
+            "```bash",  # 1: unmarked, outside the tour
+            "make run",
+            "```",
+            "```bash",
+            "# example: placeholders",
+            "make worker",
+            "```",
+            "```json",
+            "{}",
+            "```",
+            "<!-- tour:begin -->",
+            "```bash",
+            "A=1",
+            "```",
+            "<!-- tour:end -->",
+            "```sh",  # 16: unmarked
+            "```",
+        ]
+    )
+    assert unmarked_shell_blocks(markdown) == [1, 16]
+
+
+def _documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", _documents(), ids=lambda p: p.name)
+def test_every_shell_block_runs_in_the_tour_or_says_it_is_an_example(document: Path) -> None:
+    markdown = document.read_text(encoding="utf-8")
+    unmarked = unmarked_shell_blocks(markdown)
+    assert unmarked == [], (
+        f"{document.name}: shell blocks on lines {unmarked} neither run in the tour nor start with # example"
+    )
+
+
+@pytest.mark.parametrize("document", _documents(), ids=lambda p: p.name)
+def test_docs_name_no_fixed_server_address_and_only_files_that_ship(document: Path) -> None:
+    markdown = document.read_text(encoding="utf-8")
+    assert "127.0.0.1:8000/" not in markdown and "localhost:8000" not in markdown
+    for named in set(re.findall(r"docs/examples/[\w.-]+", markdown)):
+        assert (ROOT / named).is_file(), f"{document.name} names {named}, which does not ship"
 
 
 def test_tour_blocks_follow_the_convention() -> None:
@@ -196,7 +270,7 @@ def tour_server(tour_database: str, tmp_path_factory: pytest.TempPathFactory) ->
     else:
         pytest.fail(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}")
     try:
-        yield LiveServer(url=url, env={**env, "TUNIX_RT_URL": url}, log=log)
+        yield LiveServer(url=url, env={**env, "PORT": url.rsplit(":", 1)[1]}, log=log)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -217,9 +291,11 @@ def test_readme_tour_runs_as_written(tour_server: LiveServer, tmp_path: Path) ->
     assert len(blocks) >= 3, "README.md lost its tour blocks"
     prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; }\n'
     script = prelude + "\n".join(f"echo '### tour block {n}' >&2\n{block}" for n, block in enumerate(blocks, 1))
+    checkout = _scratch_checkout(tmp_path / "checkout")
+    linked = {entry.name for entry in checkout.iterdir()}
     result = subprocess.run(  # noqa: S603 - bash runs the README's own blocks
         ["bash", "-c", script],  # noqa: S607 - bash from PATH, as a reader's terminal has it
-        cwd=_scratch_checkout(tmp_path / "checkout"),
+        cwd=checkout,
         env=tour_server.env,
         capture_output=True,
         text=True,
@@ -235,3 +311,13 @@ def test_readme_tour_runs_as_written(tour_server: LiveServer, tmp_path: Path) ->
     assert "Imported 4 trace(s)" in result.stdout and "skipped 4 duplicate(s)" in result.stdout
     assert "Held-By-Datasets: tour-1" in result.stdout
     assert "1 trace(s) deleted since the build are skipped by the export" in result.stderr
+    assert "Imported 3 trace(s)" in result.stdout  # docs/examples/conversations.jsonl
+    # Everything the tour wrote is under out/, which git ignores.
+    assert {entry.name for entry in checkout.iterdir()} - linked == {"out"}
+    assert {p.name for p in (checkout / "out").iterdir()} == {
+        "arith.jsonl",
+        "arith-chat.jsonl",
+        "tour.jsonl",
+        "train.parquet",
+    }
+    assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()

@@ -24,7 +24,7 @@ def _skipped(traces: QuerySet[Trace], criteria: str, count: int) -> Iterator[tup
         try:
             scorer(trace)
         except CannotVerify as exc:
-            yield trace.id, exc.message
+            yield trace.id, exc.message.removeprefix("cannot verify: ")
             count -= 1
             if not count:
                 return
