@@ -72,17 +72,13 @@ class Dataset(models.Model):
 class DatasetItem(models.Model):
     """One member of a dataset; ``trace_id`` is a plain UUID so it outlives the trace.
 
-    Items are written only by the build, in the transaction that creates their dataset, and
-    never change: the database checks no foreign key on them (PostgreSQL ran 10,000 deferred
-    checks at ``COMMIT``, ~46 ms of a 300 ms build) and keeps no index of its own on
-    ``dataset`` (both unique constraints start with it). Django still deletes them with their
-    dataset. The split index holds only items dealt to a split: a build without splits (the
-    usual one) writes nothing into it, and a split's rows are still found through it.
+    Items are written only by the build, in the transaction that creates their dataset, never
+    change, and are deleted with their dataset. ``dataset`` has no index of its own: both unique
+    constraints start with it. The split index holds only items dealt to a split: a build without
+    splits (the usual one) writes nothing into it, and a split's rows are still found through it.
     """
 
-    dataset = models.ForeignKey(
-        Dataset, on_delete=models.CASCADE, related_name="items", db_constraint=False, db_index=False
-    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items", db_index=False)
     trace_id = models.UUIDField(db_index=True)
     position = models.PositiveIntegerField()
     split = models.CharField(max_length=32, blank=True, default="")

@@ -46,21 +46,18 @@ class Trace(models.Model):
     meta = FastJSONField(null=True, blank=True)
     step_count = models.PositiveIntegerField(default=0)
     # Characters of the prompt, the final answer and every step's content: a dataset's stats
-    # sum it instead of taking every trace's steps apart (46 of 63 ms for 10,000 traces).
+    # sum it instead of taking every trace's steps apart.
     content_chars = models.PositiveIntegerField(default=0, editable=False)
     content_hash = models.CharField(max_length=64, editable=False)
     source = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=16, choices=TraceStatus.choices, default=TraceStatus.PENDING)
     tags = models.ManyToManyField(Tag, related_name="traces", blank=True)
     notes = models.TextField(blank=True, default="")
-    # Not checked by the database: a batch import stores 1,000 traces of one (authenticated) user,
-    # and PostgreSQL ran 1,000 deferred checks of that same user row at COMMIT, ~7 ms of ~110.
-    # Only the services write it, from ``request.user``; deleting a user through Django still sets
-    # it to NULL (the ORM's SET_NULL), and reads join it with LEFT JOIN.
+    # Deleting a user keeps their traces: Django sets this to NULL first (SET_NULL), and the
+    # database refuses a reference to a user that does not exist.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
-        db_constraint=False,
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -107,15 +104,11 @@ class TraceSignature(models.Model):
     Band ``n`` has its own column; a key can only match the same band of another trace (the band
     number is hashed into it), so "shares a band" is "the two rows' keys overlap". The index that
     answers it is made by migration ``0009`` for each database: on PostgreSQL ONE GIN index over
-    ``ARRAY[band_0, …, band_15]`` (its pending list takes a batch's 16,000 keys in a few
-    milliseconds, where 16 B-trees took 60–90 ms), on SQLite one B-tree per band. The row is derived
-    data written in the trace's own statement or transaction, so it carries no foreign-key check;
-    Django's cascade still deletes it with its trace.
+    ``ARRAY[band_0, …, band_15]``, on SQLite one B-tree per band. The row is written in the trace's
+    own statement or transaction and deleted with its trace.
     """
 
-    trace = models.OneToOneField(
-        Trace, on_delete=models.CASCADE, primary_key=True, related_name="signature", db_constraint=False
-    )
+    trace = models.OneToOneField(Trace, on_delete=models.CASCADE, primary_key=True, related_name="signature")
     minhash = models.BinaryField()
 
     def __str__(self) -> str:

@@ -19,7 +19,6 @@ from django.db import connection, models, transaction
 from django.db.models import Case, Func, Q, QuerySet, Value, When
 
 from traces import similarity
-from traces.index_upkeep import after_index_write
 from traces.models import BAND_COLUMNS, Trace, TraceSignature
 from tunix_rt.db.rows import Table, insert_rows
 
@@ -53,7 +52,6 @@ def trace_index_insert(table: Table) -> None:
     model, columns, rows = table
     if rows:
         insert_rows(model, columns, rows)
-        after_index_write(len(rows))
 
 
 def traces_index_backfill(

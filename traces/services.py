@@ -10,7 +10,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -22,7 +21,6 @@ from django.utils import timezone
 from uuid_utils.compat import uuid7
 
 from traces.holders import Holding, trace_holdings
-from traces.index_upkeep import after_index_write
 from traces.models import Score, Tag, Trace, TraceStatus
 from traces.near_duplicates import trace_index_insert, trace_index_rows
 from traces.scoring import CannotVerify, get_scorer
@@ -100,7 +98,6 @@ def trace_create(*, payload: TracePayload, actor: Any = None) -> Trace:
         trace_index_rows(prompts={trace.pk: trace.prompt}),
         audit_rows(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=[trace.pk]),
     ])  # fmt: skip
-    after_index_write(1)
     return trace
 
 
@@ -113,31 +110,22 @@ class StoredTrace(NamedTuple):
     content_hash: str
 
 
-# One thread beside the request's: a batch's MinHash signatures (~7 ms for 1,000 prompts, pure
-# computation) are made there while PostgreSQL writes the traces (~15 ms during which the request's
-# thread only waits, without the GIL). Started on first use, so after gunicorn forks its workers.
-_BESIDE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-signatures")
-
-
 @transaction.atomic
 def traces_import_batch(*, payloads: Sequence[TracePayload], actor: Any = None) -> list[StoredTrace]:
     """Stores all payloads or none, in four statements whatever the batch size.
 
     One insert of the traces (COPY on PostgreSQL, ``tunix_rt.db.rows``), one of their
-    near-duplicate index rows (computed in ``_BESIDE`` while the first insert runs), one of their
-    audit entries, then ONE ``filter(id__in=...)`` re-fetch; the result keeps the input order.
+    near-duplicate index rows, one of their audit entries, then ONE ``filter(id__in=...)``
+    re-fetch; the result keeps the input order.
     """
     if not payloads:
         return []
     now, user = timezone.now(), user_or_none(actor)
     ids = [uuid7() for _ in payloads]
-    index_rows = _BESIDE.submit(
-        trace_index_rows, prompts={pk: p["prompt"] for pk, p in zip(ids, payloads, strict=True)}
-    )
     # Each row is made as COPY sends it, so PostgreSQL stores the first rows while the last are made.
     rows = (_trace_row(p, now, user, pk) for pk, p in zip(ids, payloads, strict=True))
     insert_rows(Trace, TRACE_COLUMNS, rows, count=len(ids))
-    trace_index_insert(index_rows.result())
+    trace_index_insert(trace_index_rows(prompts={pk: p["prompt"] for pk, p in zip(ids, payloads, strict=True)}))
     audit_record_many(actor=actor, action=AuditAction.CREATE, object_type=AuditObjectType.TRACE, object_ids=ids)
     fetched = (
         Trace.objects.filter(id__in=ids).order_by().values_list("id", "created_at", "trace_version", "content_hash")

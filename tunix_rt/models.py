@@ -35,13 +35,10 @@ class AuditEntry(models.Model):
     """
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)  # audit_newest_idx serves it
-    # Not checked by the database, like ``Trace.created_by``: an import writes an entry per trace,
-    # all of one actor, and each check locked that user row again at COMMIT. Only
-    # ``tunix_rt.audit`` writes it; deleting a user through Django sets it to NULL.
+    # Deleting a user keeps their entries (``actor_name`` still names them): Django sets this to NULL.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False,
-        db_constraint=False,
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     actor_name = models.CharField(max_length=150, blank=True, default="", editable=False)
     action = models.CharField(max_length=16, choices=AuditAction.choices, editable=False)
     object_type = models.CharField(max_length=32, choices=AuditObjectType.choices, editable=False)

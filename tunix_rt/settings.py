@@ -143,9 +143,6 @@ WHITENOISE_USE_FINDERS = True
 TRACE_MAX_BYTES = env_int("TRACE_MAX_BYTES", 1_048_576)
 TRACE_BATCH_MAX = env_int("TRACE_BATCH_MAX", 1000)
 TRACE_BATCH_MAX_BYTES = env_int("TRACE_BATCH_MAX_BYTES", 67_108_864)
-# PostgreSQL: merge the near-duplicate index's pending list in a background thread after each
-# write (traces/index_upkeep.py), so no request pays for the others' keys.
-TRACE_INDEX_UPKEEP = env_bool("TRACE_INDEX_UPKEEP", True)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR") or BASE_DIR / "artifacts").resolve()
 # Directories an API-submitted training config may read model files from (checkpoint, tokenizer).
 MODEL_ROOTS = env_paths("MODEL_ROOTS", [ARTIFACTS_DIR / "models"])

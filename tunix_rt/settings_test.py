@@ -12,5 +12,3 @@ os.environ.setdefault("ARTIFACTS_DIR", tempfile.mkdtemp(prefix="tunix-rt-test-ar
 from tunix_rt.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tests that exercise the background merge turn it on themselves (traces/tests/test_index_upkeep.py).
-TRACE_INDEX_UPKEEP = False

@@ -4,6 +4,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
 from django.utils import timezone
 
 from traces import bulk, selectors, services
@@ -48,14 +50,33 @@ def test_import_batch_returns_input_order_and_is_atomic(monkeypatch: pytest.Monk
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("signatures failed")
 
-    # The signatures are computed in another thread while the traces are written (COPY from
-    # 20 rows on PostgreSQL): its failure reaches the caller and the traces already sent roll back.
+    # The signatures are made after the traces were sent (COPY from 20 rows on PostgreSQL): their
+    # failure reaches the caller and the traces already sent roll back.
     monkeypatch.setattr(services, "trace_index_rows", broken)
     entries = AuditEntry.objects.count()
     with pytest.raises(RuntimeError, match="signatures failed"):
         services.traces_import_batch(payloads=[make_payload(n) for n in range(10, 35)])  # type: ignore[misc]
     assert Trace.objects.count() == 3 and TraceSignature.objects.count() == 3
     assert AuditEntry.objects.count() == entries
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", [3, 25])  # a multi-row INSERT, and COPY on PostgreSQL
+def test_import_batch_of_a_user_who_no_longer_exists_writes_nothing(size: int) -> None:
+    ghost = get_user_model().objects.create_user(username="ghost")
+    get_user_model().objects.filter(pk=ghost.pk).delete()  # the request still holds the user
+    with pytest.raises(IntegrityError):
+        services.traces_import_batch(payloads=[make_payload(n) for n in range(size)], actor=ghost)  # type: ignore[misc]
+    assert (Trace.objects.count(), TraceSignature.objects.count(), AuditEntry.objects.count()) == (0, 0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_by_a_user_who_no_longer_exists_writes_nothing() -> None:
+    ghost = get_user_model().objects.create_user(username="ghost")
+    get_user_model().objects.filter(pk=ghost.pk).delete()
+    with pytest.raises(IntegrityError):
+        services.trace_create(payload=make_payload(1), actor=ghost)  # type: ignore[arg-type]
+    assert (Trace.objects.count(), TraceSignature.objects.count(), AuditEntry.objects.count()) == (0, 0, 0)
 
 
 def test_update_curation_sets_tags_and_keeps_content() -> None:
