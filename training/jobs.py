@@ -7,7 +7,7 @@ job exactly one wins and the other learns it lost, so a cancelled job never star
 as anything but cancelled, and a cancel that comes after the end is refused.
 
 A job is claimed by the worker process that runs it (pid and host recorded). While it
-runs, a heartbeat thread stamps ``heartbeat_at`` every few seconds. A job still marked
+runs, a heartbeat thread (``training.worker``) stamps ``heartbeat_at`` every few seconds. A job still marked
 ``running`` whose process is gone (same host) or whose heartbeat stopped is failed by
 ``jobs_reap``, which the worker runs when it starts, on a timer and before each job it
 claims (see ``tunix_rt.maintenance``); requests never do.
@@ -18,24 +18,18 @@ and what else records a failure (a run's manifest) are passed in by the services
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from training.models import BackgroundJob, EvaluationRun, RunStatus, TrainingRun
 from tunix_rt.errors import DomainError, InvalidInput, NotFound
 
-logger = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = timedelta(seconds=60)
 
 
@@ -164,31 +158,6 @@ def job_start(
             job_fail(job=job, message=exc.message)
             raise
     return job_claim(job=job)
-
-
-@contextmanager
-def heartbeat(job: BackgroundJob, *, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
-    """Stamps ``heartbeat_at`` from a thread while the body runs (its own DB connection)."""
-    stop = threading.Event()
-    model: Any = type(job)
-
-    def beat() -> None:
-        try:
-            while not stop.wait(every):
-                try:
-                    model.objects.filter(pk=job.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
-                except DatabaseError as exc:  # a busy database delays one beat; the next one retries
-                    logger.warning("heartbeat of %s %s skipped: %s", model.__name__, job.pk, exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{job.pk}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=every + 5)
 
 
 def jobs_reap(*, on_failed: Callable[[BackgroundJob], None] | None = None) -> int:

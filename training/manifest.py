@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from training.engine.config import RunConfig, parse_run_config
 from training.models import TrainingRun
@@ -21,7 +23,8 @@ METRICS = "metrics.jsonl"
 
 
 def git_sha() -> str:
-    """The commit of the code that trains, or "" outside a git checkout."""
+    """The commit of the code that trains, or "" outside a git checkout; a subprocess, so callers run it
+    before their transaction, never inside it."""
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv
             ["git", "rev-parse", "HEAD"],  # noqa: S607
@@ -78,10 +81,24 @@ def run_manifest(run: TrainingRun) -> dict[str, Any]:
     }
 
 
+def _manifest_bytes(run: TrainingRun) -> bytes:
+    return (json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _write(path: Path, data: bytes) -> None:
+    with atomic_file(path) as out:
+        out.write(data)
+
+
 def write_manifest(run: TrainingRun) -> None:
-    """Writes ``run_manifest.json`` atomically from the run as stored now."""
-    with atomic_file(Path(run.artifacts_path) / MANIFEST) as out:
-        out.write((json.dumps(run_manifest(run), indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    """Writes ``run_manifest.json`` atomically from the run as stored now; for code outside a transaction."""
+    _write(Path(run.artifacts_path) / MANIFEST, _manifest_bytes(run))
+
+
+def write_manifest_on_commit(run: TrainingRun) -> None:
+    """Writes ``run_manifest.json`` of the run as it is now once the current transaction commits (at once
+    outside one): a rolled-back write leaves no file."""
+    transaction.on_commit(partial(_write, Path(run.artifacts_path) / MANIFEST, _manifest_bytes(run)))
 
 
 def record_reaped_job(job: object) -> None:

@@ -33,6 +33,7 @@ from training.services.eval_traces import evaluation_store_traces
 from training.services.execution import training_stack_ready
 from training.services.rl_runs import run_preference_pairs
 from training.splits import check_not_trained_on
+from training.worker import heartbeat
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
 from tunix_rt.errors import InvalidInput
@@ -240,7 +241,7 @@ def evaluation_execute(*, evaluation: EvaluationRun) -> EvaluationRun:
         from training.engine.sampling import generate
 
         config = run_config(run)
-        with jobs.heartbeat(evaluation):
+        with heartbeat(evaluation):
             outputs = generate(
                 run_dir=Path(run.artifacts_path),
                 checkpoint=evaluation.checkpoint,

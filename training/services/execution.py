@@ -20,6 +20,7 @@ from training.engine.stack import TrainingStackMissing, ensure_training_stack
 from training.errors import TrainingStackUnavailable
 from training.manifest import METRICS, record_reaped_job, write_manifest
 from training.models import RunStatus, TrainingMetric, TrainingRun
+from training.worker import heartbeat
 from tunix_rt.errors import DomainError
 
 StepCallback = Callable[[int, dict[str, float]], None]
@@ -108,7 +109,7 @@ def run_execute(
         return run
     write_manifest(run)
     try:
-        with jobs.heartbeat(run), open(Path(run.artifacts_path) / METRICS, "a", encoding="utf-8") as log:
+        with heartbeat(run), open(Path(run.artifacts_path) / METRICS, "a", encoding="utf-8") as log:
             outcome = train(run, lambda step, metrics: record_step(run, step, metrics, log, progress))
     except RunCancelled:
         run.refresh_from_db()

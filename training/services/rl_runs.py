@@ -29,7 +29,7 @@ from training.engine.config import GRPORunConfig
 from training.engine.data import DataError
 from training.engine.rl_data import check_grpo_config
 from training.errors import TrainingConfigInvalid
-from training.manifest import git_sha, run_config, run_directory, write_manifest
+from training.manifest import git_sha, run_config, run_directory, write_manifest, write_manifest_on_commit
 from training.models import EvaluationRun, RunKind, RunStatus, TrainingRun
 from training.selectors import training_run_get
 from training.services.configs import preset_path, rl_config_load
@@ -97,7 +97,6 @@ def run_preference_pairs(run: TrainingRun) -> QuerySet[Preference] | None:
     return None
 
 
-@transaction.atomic
 def rl_run_create(
     *,
     kind: str,
@@ -110,28 +109,43 @@ def rl_run_create(
     dry_run: bool = False,
     actor: Any = None,
 ) -> TrainingRun:
-    """Validates parent, config and data source; records a pending GRPO or DPO run, audited as ``start``."""
+    """Validates parent, config and data source; records a pending GRPO or DPO run, audited as ``start``,
+    in one transaction whose commit writes the run's manifest."""
     if kind not in RL_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(RL_KINDS)}.", field="kind")
-    parent = _parent(from_run)
-    parsed = rl_config_load(kind=kind, path=config_path, data=config if config is not None else None)
-    if isinstance(parsed, GRPORunConfig):
-        try:
-            check_grpo_config(parsed)
-        except DataError as exc:
-            raise TrainingConfigInvalid(str(exc), field="config") from None
-    run = TrainingRun(
-        kind=kind,
-        parent=parent,
-        training_config=dataclasses.asdict(parsed),
-        config_path=str(Path(config_path).resolve()) if config is None and config_path else "",
-        recipe=kind,
-        seed=parsed.training.seed,
-        git_sha=git_sha(),
-        dry_run=dry_run,
-        created_by=user_or_none(actor),
-    )
-    if kind == RunKind.GRPO:
+    commit = git_sha()
+    with transaction.atomic():
+        parent = _parent(from_run)
+        parsed = rl_config_load(kind=kind, path=config_path, data=config if config is not None else None)
+        if isinstance(parsed, GRPORunConfig):
+            try:
+                check_grpo_config(parsed)
+            except DataError as exc:
+                raise TrainingConfigInvalid(str(exc), field="config") from None
+        run = TrainingRun(
+            kind=kind,
+            parent=parent,
+            training_config=dataclasses.asdict(parsed),
+            config_path=str(Path(config_path).resolve()) if config is None and config_path else "",
+            recipe=kind,
+            seed=parsed.training.seed,
+            git_sha=commit,
+            dry_run=dry_run,
+            created_by=user_or_none(actor),
+        )
+        _set_data_source(run, dataset_key=dataset_key, split=split, preferences=preferences)
+        run.artifacts_path = str(run_directory(run))
+        run.save(force_insert=True)
+        audit_record(
+            actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id
+        )
+        write_manifest_on_commit(run)
+    return run
+
+
+def _set_data_source(run: TrainingRun, *, dataset_key: str | None, split: str | None, preferences: str | None) -> None:
+    """A GRPO run's dataset (and split); a DPO run's preference pairs and, when they are a dataset's, that dataset."""
+    if run.kind == RunKind.GRPO:
         if not dataset_key:
             raise InvalidInput("A GRPO run needs a dataset of prompts with expected answers.", field="dataset")
         dataset = dataset_get(key=dataset_key)
@@ -141,11 +155,6 @@ def rl_run_create(
         run.preferences, source = _preferences_source(preferences)
         if source is not None:
             run.dataset_key, run.dataset_build_id = source.key, source.build_id
-    run.artifacts_path = str(run_directory(run))
-    run.save(force_insert=True)
-    audit_record(actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
-    write_manifest(run)
-    return run
 
 
 def _grpo_records(run: TrainingRun) -> list[dict[str, Any]]:
@@ -237,22 +246,22 @@ def rl_run_enqueue(
     preferences: str | None = None,
     actor: Any = None,
 ) -> TrainingRun:
-    """Records a pending GRPO or DPO run and queues it for the worker once the transaction commits."""
+    """Records a pending GRPO or DPO run and queues it for the worker once the run is committed (with the
+    caller's transaction, when there is one)."""
     from training import tasks
 
     if config is not None and not isinstance(config, dict):
         raise TrainingConfigInvalid("config must be a JSON object.", field="config")
-    with transaction.atomic():
-        run = rl_run_create(
-            kind=kind,
-            from_run=from_run,
-            config_path=preset_path(preset or f"{kind}_tiny", kind),
-            config=config,
-            dataset_key=dataset_key,
-            split=split,
-            preferences=preferences,
-            actor=actor,
-        )
-        run_id = str(run.run_id)
-        transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
+    run = rl_run_create(
+        kind=kind,
+        from_run=from_run,
+        config_path=preset_path(preset or f"{kind}_tiny", kind),
+        config=config,
+        dataset_key=dataset_key,
+        split=split,
+        preferences=preferences,
+        actor=actor,
+    )
+    run_id = str(run.run_id)
+    transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
     return run

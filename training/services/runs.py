@@ -19,7 +19,14 @@ from datasets.services import dataset_export_lines
 from training import jobs
 from training.engine.config import ConfigError, parse_config
 from training.errors import TrainingConfigInvalid
-from training.manifest import git_sha, record_reaped_job, run_config, run_directory, write_manifest
+from training.manifest import (
+    git_sha,
+    record_reaped_job,
+    run_config,
+    run_directory,
+    write_manifest,
+    write_manifest_on_commit,
+)
 from training.models import TrainingRun
 from training.services.configs import (
     config_check_model_paths,
@@ -46,7 +53,6 @@ def training_jobs_reap() -> int:
     return jobs.jobs_reap(on_failed=record_reaped_job)
 
 
-@transaction.atomic
 def training_run_create(
     *,
     dataset_key: str,
@@ -58,7 +64,7 @@ def training_run_create(
     split: str | None = None,
 ) -> TrainingRun:
     """Validates config (a file, or a mapping used instead), dataset and split; records a pending run,
-    audited as ``start``.
+    audited as ``start``, in one transaction whose commit writes the run's manifest.
 
     With ``restrict_paths`` (configs from the API) model files must lie under ``MODEL_ROOTS``.
     With ``split`` the run trains on that split of the dataset only (``InvalidInput`` if it has none such).
@@ -74,25 +80,29 @@ def training_run_create(
     if restrict_paths:
         config_check_model_paths(parsed)
     config_check_pretrained(parsed)
+    commit = git_sha()
     split = split or None
-    dataset = dataset_get(key=dataset_key)
-    dataset_check_split(dataset=dataset, split=split)
-    run = TrainingRun(
-        dataset_key=dataset.key,
-        dataset_build_id=dataset.build_id,
-        split=split or "",
-        training_config=dataclasses.asdict(parsed),
-        config_path=str(Path(config_path).resolve()) if config_path else "",
-        recipe=recipe_of(parsed),
-        seed=parsed.training.seed,
-        git_sha=git_sha(),
-        dry_run=dry_run,
-        created_by=user_or_none(actor),
-    )
-    run.artifacts_path = str(run_directory(run))
-    run.save(force_insert=True)
-    audit_record(actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
-    write_manifest(run)
+    with transaction.atomic():
+        dataset = dataset_get(key=dataset_key)
+        dataset_check_split(dataset=dataset, split=split)
+        run = TrainingRun(
+            dataset_key=dataset.key,
+            dataset_build_id=dataset.build_id,
+            split=split or "",
+            training_config=dataclasses.asdict(parsed),
+            config_path=str(Path(config_path).resolve()) if config_path else "",
+            recipe=recipe_of(parsed),
+            seed=parsed.training.seed,
+            git_sha=commit,
+            dry_run=dry_run,
+            created_by=user_or_none(actor),
+        )
+        run.artifacts_path = str(run_directory(run))
+        run.save(force_insert=True)
+        audit_record(
+            actor=actor, action=AuditAction.START, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id
+        )
+        write_manifest_on_commit(run)
     return run
 
 
@@ -123,10 +133,10 @@ def training_run_fail(*, run: TrainingRun, message: str) -> TrainingRun:
 @transaction.atomic
 def training_run_cancel(*, run: TrainingRun, actor: Any = None) -> TrainingRun:
     """A pending run is cancelled and never starts; a running one stops at its next logged step and stays
-    cancelled. ``InvalidInput`` when the run had already finished."""
+    cancelled; the manifest is rewritten on commit. ``InvalidInput`` when the run had already finished."""
     jobs.job_cancel(job=run)
     audit_record(actor=actor, action=AuditAction.CANCEL, object_type=AuditObjectType.TRAINING_RUN, object_id=run.run_id)
-    write_manifest(run)
+    write_manifest_on_commit(run)
     return run
 
 
@@ -154,22 +164,22 @@ def training_run_enqueue(
     split: str | None = None,
     actor: Any = None,
 ) -> TrainingRun:
-    """Records a pending run and queues it for the worker once the transaction commits.
+    """Records a pending run and queues it for the worker once the run is committed (with the
+    caller's transaction, when there is one).
 
     The config comes from the API: a shipped preset, or an inline mapping whose model files
     must lie under ``MODEL_ROOTS``.
     """
     from training import tasks
 
-    with transaction.atomic():
-        run = training_run_create(
-            dataset_key=dataset_key,
-            config_path=preset_path(preset or "sft_tiny"),
-            config=config,
-            restrict_paths=True,
-            actor=actor,
-            split=split,
-        )
-        run_id = str(run.run_id)
-        transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
+    run = training_run_create(
+        dataset_key=dataset_key,
+        config_path=preset_path(preset or "sft_tiny"),
+        config=config,
+        restrict_paths=True,
+        actor=actor,
+        split=split,
+    )
+    run_id = str(run.run_id)
+    transaction.on_commit(lambda: tasks.train.enqueue(run_id=run_id))
     return run

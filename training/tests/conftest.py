@@ -71,7 +71,7 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         *, losses: list[float] | None = None, fail: Exception | None = None, on_step_hook: Any = None,
         outputs: Callable[[list[str]], list[str]] | None = None,
     ) -> None:  # fmt: skip
-        monkeypatch.setattr("training.jobs.HEARTBEAT_SECONDS", 0.05)
+        monkeypatch.setattr("training.worker.HEARTBEAT_SECONDS", 0.05)
         for module in ("training.services.execution", "training.management.commands.train_sft",
                        "training.management.commands.evaluate", "training.rl_command"):  # fmt: skip
             monkeypatch.setattr(f"{module}.ensure_training_stack", lambda: None)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 from django.test import override_settings
 
 from datasets.models import Dataset
@@ -14,13 +15,18 @@ from training import services
 from training.errors import TrainingConfigInvalid, TrainingStackUnavailable
 from training.manifest import git_sha
 from training.models import RunStatus, TrainingMetric, TrainingRun
+from training.services import runs
 from tunix_rt.errors import InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db
 
 
-def test_create_records_the_manifest(arith_dataset: Dataset, tiny_config: Path, artifacts: Path) -> None:
-    run = services.training_run_create(dataset_key="arith-1.0", config_path=str(tiny_config))
+def test_create_records_the_manifest(
+    arith_dataset: Dataset, tiny_config: Path, artifacts: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        run = services.training_run_create(dataset_key="arith-1.0", config_path=str(tiny_config))
+    assert len(callbacks) == 1
     assert run.status == RunStatus.PENDING
     assert run.dataset_build_id == arith_dataset.build_id
     assert run.recipe == "sft_tiny" and run.seed == 3
@@ -30,6 +36,50 @@ def test_create_records_the_manifest(arith_dataset: Dataset, tiny_config: Path, 
     manifest = json.loads((directory / "run_manifest.json").read_text())
     assert manifest["dataset"] == {"key": "arith-1.0", "build_id": str(arith_dataset.build_id)}
     assert manifest["status"] == "pending" and manifest["seed"] == 3
+
+
+def test_create_writes_the_manifest_only_when_the_run_commits(
+    arith_dataset: Dataset, tiny_config: Path, artifacts: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            run = services.training_run_create(dataset_key="arith-1.0", config_path=str(tiny_config))
+            raise RuntimeError("the caller's transaction rolls back")
+    assert callbacks == []
+    assert not (Path(run.artifacts_path) / "run_manifest.json").exists()
+    assert not TrainingRun.objects.filter(run_id=run.run_id).exists()
+
+
+def test_create_runs_git_before_its_transaction(
+    arith_dataset: Dataset, tiny_config: Path, artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    depths: list[bool] = []
+
+    def sha() -> str:
+        depths.append(connection.in_atomic_block and len(connection.savepoint_ids) > outer)
+        return "abc123"
+
+    monkeypatch.setattr(runs, "git_sha", sha)
+    outer = len(connection.savepoint_ids)
+    run = services.training_run_create(dataset_key="arith-1.0", config_path=str(tiny_config))
+    assert run.git_sha == "abc123" and depths == [False]
+
+
+def test_cancel_rewrites_the_manifest_only_on_commit(
+    arith_dataset: Dataset, tiny_config: Path, artifacts: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.training_run_create(dataset_key="arith-1.0", config_path=str(tiny_config))
+    manifest = Path(run.artifacts_path) / "run_manifest.json"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.training_run_cancel(run=run)
+            raise RuntimeError("rolled back")
+    assert callbacks == [] and json.loads(manifest.read_text())["status"] == "pending"
+    run.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.training_run_cancel(run=run)
+    assert json.loads(manifest.read_text())["status"] == "cancelled"
 
 
 def test_create_refuses_bad_config_naming_the_key(arith_dataset: Dataset, tmp_path: Path) -> None:
