@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from django.db.models import QuerySet
 from datasets import selectors
 from datasets.grouping import DEFAULT_GROUPING, get_grouping
 from datasets.models import Dataset, DatasetItem, SelectionStrategy
-from datasets.services.splits import splits_assign, splits_check
+from datasets.services.splits import SplitAssignment, splits_assign, splits_check
 from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
 from tunix_rt.accounts import user_or_none
@@ -164,6 +165,102 @@ def _write_manifest_after_commit(dataset_id: int) -> None:
     dataset_write_manifest(dataset=Dataset.objects.select_related("parent_dataset").get(id=dataset_id))
 
 
+@dataclass(frozen=True)
+class _Request:
+    """A build request's selection, checked: meta filters, explicit ids, split fractions and grouping."""
+
+    filters: dict[str, Any]
+    ids: list[uuid.UUID] | None
+    fractions: list[tuple[str, float]] | None
+    grouping: str
+
+
+def _check_request(
+    *,
+    name: str,
+    version: str,
+    limit: int,
+    strategy: str,
+    seed: int | None,
+    status: str | None,
+    filters: dict[str, Any] | None,
+    trace_ids: Sequence[uuid.UUID] | None,
+    splits: Mapping[str, float] | Sequence[Any] | None,
+    split_group: str | None,
+) -> _Request:
+    """Every check that needs no query, in the order their errors are reported."""
+    _check_name(name, "dataset_name", 128)
+    _check_name(version, "dataset_version", 64)
+    if not 1 <= limit <= LIMIT_MAX:
+        raise InvalidInput(f"Ensure this value is between 1 and {LIMIT_MAX}.", field="limit")
+    if strategy not in SelectionStrategy.values:
+        raise InvalidInput(f"Choose one of: {', '.join(SelectionStrategy.values)}.", field="selection_strategy")
+    if strategy == SelectionStrategy.RANDOM and seed is None:
+        raise InvalidInput("A random selection needs a seed, so that it can be repeated.", field="seed")
+    if status is not None and status not in TraceStatus.values:
+        raise InvalidInput(f"Choose one of: {', '.join(TraceStatus.values)}.", field="status")
+    filters = dict(filters or {})
+    _check_filters(filters)
+    ids = None if trace_ids is None else _unique(trace_ids)
+    if ids is not None and filters:
+        raise InvalidInput("Give either trace_ids or meta filters, not both.", field="trace_ids")
+    fractions = None if splits is None else splits_check(splits)
+    if split_group is not None and fractions is None:
+        raise InvalidInput("split_group groups traces for splits; give splits too.", field="split_group")
+    grouping = split_group or DEFAULT_GROUPING
+    get_grouping(grouping)
+    return _Request(filters=filters, ids=ids, fractions=fractions, grouping=grouping)
+
+
+def _check_against_stored(*, key: str, parent_dataset_key: str | None, ids: list[uuid.UUID] | None) -> Dataset | None:
+    """The parent dataset, after the checks that read the database: ``Conflict`` on an existing key,
+    ``InvalidInput`` for an unknown parent or unknown trace ids."""
+    if Dataset.objects.filter(key=key).exists():
+        raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.")
+    parent = None
+    if parent_dataset_key:
+        parent = Dataset.objects.filter(key=parent_dataset_key).first()
+        if parent is None:
+            raise InvalidInput(f"No dataset {parent_dataset_key}.", field="parent_dataset_id")
+    if ids is not None:
+        _check_trace_ids(ids)
+    return parent
+
+
+def _dataset_insert(dataset: Dataset) -> None:
+    """Inserts the new dataset row; a concurrent build of the same key is ``Conflict``."""
+    try:
+        with transaction.atomic():
+            dataset.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(f"Dataset {dataset.key} already exists; datasets are immutable, build a new version.") from None
+
+
+def _members_store(
+    *,
+    dataset: Dataset,
+    traces: QuerySet[Trace],
+    limit: int,
+    selected: list[uuid.UUID] | None,
+    assignment: SplitAssignment | None,
+) -> None:
+    """Writes the members (the ``limit`` newest of ``traces`` in the database when ``selected`` is None,
+    else ``selected`` in order) and sets the dataset's ``trace_count`` and ``stats`` from them."""
+    if selected is None:
+        totals = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
+        if not totals["count"]:
+            raise InvalidInput("No traces match the selection; nothing to build.")
+        dataset.trace_count, dataset.stats = totals["count"], stats_of_totals(totals)
+        return
+    split_of = assignment.split_of if assignment is not None else {}
+    insert_rows(
+        DatasetItem,
+        ("dataset", "trace_id", "position", "split"),
+        [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
+    )
+    dataset.stats = stats_of_totals(_members_totals(dataset))
+
+
 @transaction.atomic
 def dataset_build(
     *,
@@ -191,85 +288,37 @@ def dataset_build(
     so a failed or rolled-back build leaves no file. An existing key is ``Conflict``: datasets
     are immutable.
     """
-    _check_name(name, "dataset_name", 128)
-    _check_name(version, "dataset_version", 64)
-    if not 1 <= limit <= LIMIT_MAX:
-        raise InvalidInput(f"Ensure this value is between 1 and {LIMIT_MAX}.", field="limit")
-    if strategy not in SelectionStrategy.values:
-        raise InvalidInput(f"Choose one of: {', '.join(SelectionStrategy.values)}.", field="selection_strategy")
-    if strategy == SelectionStrategy.RANDOM and seed is None:
-        raise InvalidInput("A random selection needs a seed, so that it can be repeated.", field="seed")
-    if status is not None and status not in TraceStatus.values:
-        raise InvalidInput(f"Choose one of: {', '.join(TraceStatus.values)}.", field="status")
-    filters = dict(filters or {})
-    _check_filters(filters)
-    ids = None if trace_ids is None else _unique(trace_ids)
-    if ids is not None and filters:
-        raise InvalidInput("Give either trace_ids or meta filters, not both.", field="trace_ids")
-    fractions = None if splits is None else splits_check(splits)
-    if split_group is not None and fractions is None:
-        raise InvalidInput("split_group groups traces for splits; give splits too.", field="split_group")
-    grouping = split_group or DEFAULT_GROUPING
-    get_grouping(grouping)
+    request = _check_request(
+        name=name, version=version, limit=limit, strategy=strategy, seed=seed, status=status,
+        filters=filters, trace_ids=trace_ids, splits=splits, split_group=split_group,
+    )  # fmt: skip
     key = f"{name}-{version}"
-    if Dataset.objects.filter(key=key).exists():
-        raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.")
-    parent = None
-    if parent_dataset_key:
-        parent = Dataset.objects.filter(key=parent_dataset_key).first()
-        if parent is None:
-            raise InvalidInput(f"No dataset {parent_dataset_key}.", field="parent_dataset_id")
-    if ids is not None:
-        _check_trace_ids(ids)
-
-    traces = trace_selectors.trace_selection(filters=filters, status=status, tags=list(tags), trace_ids=ids)
+    parent = _check_against_stored(key=key, parent_dataset_key=parent_dataset_key, ids=request.ids)
+    traces = trace_selectors.trace_selection(
+        filters=request.filters, status=status, tags=list(tags), trace_ids=request.ids
+    )
     # The newest matches without splits never need their ids in Python: the database copies them.
-    in_database = strategy == SelectionStrategy.LATEST and fractions is None and ids is None
-    selected = [] if in_database else select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
-    if not selected and not in_database:
+    in_database = strategy == SelectionStrategy.LATEST and request.fractions is None and request.ids is None
+    selected = None if in_database else select_trace_ids(traces=traces, strategy=strategy, limit=limit, seed=seed)
+    if selected is not None and not selected:
         raise InvalidInput("No traces match the selection; nothing to build.")
     assignment = None
-    if fractions is not None:
-        assignment = splits_assign(selected=selected, fractions=fractions, split_group=grouping, seed=seed)
+    if request.fractions is not None and selected is not None:
+        assignment = splits_assign(
+            selected=selected, fractions=request.fractions, split_group=request.grouping, seed=seed
+        )
     dataset = Dataset(
-        key=key,
-        name=name,
-        version=version,
-        filters=filters,
-        status_filter=status or "",
-        tag_filter=sorted(set(tags)),
-        explicit_selection=ids is not None,
-        selection_strategy=strategy,
-        seed=seed,
-        limit=limit,
-        trace_count=len(selected),
-        stats={},
-        session_id=session_id,
-        parent_dataset=parent,
-        training_run_id=training_run_id,
-        split_group=grouping if assignment is not None else "",
+        key=key, name=name, version=version, filters=request.filters, status_filter=status or "",
+        tag_filter=sorted(set(tags)), explicit_selection=request.ids is not None, selection_strategy=strategy,
+        seed=seed, limit=limit, trace_count=len(selected or ()), stats={}, session_id=session_id,
+        parent_dataset=parent, training_run_id=training_run_id,
+        split_group=request.grouping if assignment is not None else "",
         splits=assignment.summary if assignment is not None else [],
         shared_groups=assignment.shared_groups if assignment is not None else None,
         created_by=user_or_none(actor),
-    )
-    try:
-        with transaction.atomic():
-            dataset.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(f"Dataset {key} already exists; datasets are immutable, build a new version.") from None
-    if in_database:
-        totals = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
-        if not totals["count"]:
-            raise InvalidInput("No traces match the selection; nothing to build.")
-        dataset.trace_count, dataset.stats = totals["count"], stats_of_totals(totals)
-    else:
-        split_of = assignment.split_of if assignment is not None else {}
-        insert_rows(
-            DatasetItem,
-            ("dataset", "trace_id", "position", "split"),
-            [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
-        )
-        dataset.stats = stats_of_totals(_members_totals(dataset))
+    )  # fmt: skip
+    _dataset_insert(dataset)
+    _members_store(dataset=dataset, traces=traces, limit=limit, selected=selected, assignment=assignment)
     dataset.save(update_fields=["trace_count", "stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))
