@@ -170,7 +170,7 @@ def build_model(*, spec: ModelSpec, mesh: jax.sharding.Mesh | None = None) -> nn
     if spec.base_checkpoint_path is None:
         raise ModelLoadError(f"{spec.mode} mode needs a base checkpoint path")
     if spec.mode == "pretrained":
-        from training.engine.hf import load_pretrained
+        from training.engine.hf_load import load_pretrained
 
         model = load_pretrained(path=spec.base_checkpoint_path, dtype=spec.dtype, mesh=mesh)
     else:

@@ -19,6 +19,7 @@ from training.engine.models import (
     read_model_config_file,
     tiny_config_dict,
 )
+from training.engine.optim import learning_rate_schedule, make_optimizer
 from training.engine.stack import ensure_training_stack
 from training.engine.tokenizer import (
     TokenizerError,
@@ -29,7 +30,6 @@ from training.engine.tokenizer import (
 )
 
 if TYPE_CHECKING:
-    import optax
     from flax import nnx
 
 StepCallback = Callable[[int, dict[str, float]], None]
@@ -179,38 +179,6 @@ def _prepare(*, records: Sequence[Mapping[str, Any]], config: SFTConfig, run_dir
     return processor, tokenizer_path, spec
 
 
-def make_optimizer(config: SFTConfig) -> optax.GradientTransformation:
-    """AdamW behind global-norm clipping, linear warmup then cosine decay to the end rate.
-
-    `inject_hyperparams` exposes the learning rate where Tunix's trainer looks for it.
-    """
-    import optax
-
-    t = config.training
-    schedule = learning_rate_schedule(config)
-
-    def chain(learning_rate: Any) -> optax.GradientTransformation:
-        return optax.chain(
-            optax.clip_by_global_norm(t.grad_clip),
-            optax.adamw(learning_rate=learning_rate, b2=t.b2, weight_decay=t.weight_decay),
-        )
-
-    return optax.inject_hyperparams(chain)(learning_rate=schedule)
-
-
-def learning_rate_schedule(config: SFTConfig) -> optax.Schedule:
-    import optax
-
-    t = config.training
-    return optax.warmup_cosine_decay_schedule(
-        init_value=0.0,
-        peak_value=t.learning_rate.peak,
-        warmup_steps=t.warmup_steps,
-        decay_steps=t.max_steps,
-        end_value=t.learning_rate.end,
-    )
-
-
 def _train(
     *,
     spec: ModelSpec,
@@ -223,7 +191,7 @@ def _train(
     on_step: StepCallback | None,
 ) -> list[float]:
     import orbax.checkpoint as ocp
-    from tunix.sft import hooks, peft_trainer
+    from tunix.sft import peft_trainer
     from tunix.sft import utils as sft_utils
 
     t = config.training
@@ -232,32 +200,8 @@ def _train(
     lora = spec.lora is not None
     _save_weights(model=model, root=initial_dir, step=0, lora=lora)
 
-    schedule = learning_rate_schedule(config)
     losses: list[float] = []
-
-    class _LossHook(hooks.TrainingHooks):
-        """Receives the trainer's per-step mean training loss (written one step late)."""
-
-        def on_train_start(self, train_ctx: Any) -> None:
-            return None
-
-        def on_train_end(self, train_ctx: Any) -> None:
-            return None
-
-        def on_train_step_start(self, train_ctx: Any) -> None:
-            return None
-
-        def on_train_step_end(self, train_ctx: Any, train_step: int, train_loss: float) -> None:
-            loss = float(train_loss)
-            losses.append(loss)
-            if on_step is not None and (train_step % t.log_every == 0 or train_step == t.max_steps):
-                on_step(train_step, {"loss": loss, "learning_rate": float(schedule(train_step - 1))})
-
-        def on_eval_step_start(self, train_ctx: Any) -> None:
-            return None
-
-        def on_eval_step_end(self, train_ctx: Any, eval_loss: float) -> None:
-            return None
+    loss_hook = _loss_hook(config=config, schedule=learning_rate_schedule(config), losses=losses, on_step=on_step)
 
     def gen_model_input(x: Any) -> dict[str, Any]:
         pad_mask = x.input_tokens != pad_id
@@ -283,7 +227,7 @@ def _train(
         if trainer.train_steps:
             raise TrainingError(f"trainer resumed from step {trainer.train_steps} in {final_dir}")
         trainer = trainer.with_gen_model_input_fn(gen_model_input)
-        trainer.with_training_hooks(_LossHook())
+        trainer.with_training_hooks(loss_hook)
         batches = iter_training_inputs(
             tokens=tokens,
             mask=mask,
@@ -294,6 +238,40 @@ def _train(
         )
         trainer.train(batches)
     return losses
+
+
+def _loss_hook(*, config: SFTConfig, schedule: Any, losses: list[float], on_step: StepCallback | None) -> Any:
+    """A Tunix training hook that appends each step's mean training loss to ``losses`` and reports every
+    ``log_every`` steps (and the last) to ``on_step``."""
+    from tunix.sft import hooks
+
+    t = config.training
+
+    class _LossHook(hooks.TrainingHooks):
+        """Receives the trainer's per-step mean training loss (written one step late)."""
+
+        def on_train_start(self, train_ctx: Any) -> None:
+            return None
+
+        def on_train_end(self, train_ctx: Any) -> None:
+            return None
+
+        def on_train_step_start(self, train_ctx: Any) -> None:
+            return None
+
+        def on_train_step_end(self, train_ctx: Any, train_step: int, train_loss: float) -> None:
+            loss = float(train_loss)
+            losses.append(loss)
+            if on_step is not None and (train_step % t.log_every == 0 or train_step == t.max_steps):
+                on_step(train_step, {"loss": loss, "learning_rate": float(schedule(train_step - 1))})
+
+        def on_eval_step_start(self, train_ctx: Any) -> None:
+            return None
+
+        def on_eval_step_end(self, train_ctx: Any, eval_loss: float) -> None:
+            return None
+
+    return _LossHook()
 
 
 def _save_weights(*, model: nnx.Module, root: Path, step: int, lora: bool) -> None:

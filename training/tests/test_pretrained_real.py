@@ -85,7 +85,7 @@ def held_eval_set(tmp_path: Path) -> str:
 def test_lora_sft_evaluate_grpo_dpo_and_export(llama_dir: Path, held_eval_set: str, tmp_path: Path) -> None:
     import numpy as np
 
-    from training.engine.hf import load_pretrained
+    from training.engine.hf_load import load_pretrained
     from training.engine.sampling import load_run_model
     from training.tests.engine.test_pretrained import logits_of
 

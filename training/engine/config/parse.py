@@ -42,6 +42,7 @@ from training.engine.config.schema import (
     TokenizerConfig,
     TrainingConfig,
 )
+from tunix_rt.validation import JSON_MAX_DEPTH, too_deep_path
 
 RunConfig = SFTConfig | GRPORunConfig | DPORunConfig
 
@@ -75,6 +76,11 @@ def read_config_file(path: str | Path) -> Mapping[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"config file {p} nests deeper than {JSON_MAX_DEPTH} levels") from None
+    deep = too_deep_path(data, "")
+    if deep is not None:
+        raise ConfigError(f"config file {p}: {deep} nests deeper than {JSON_MAX_DEPTH} levels of mappings and lists")
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

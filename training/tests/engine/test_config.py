@@ -96,6 +96,22 @@ def test_load_config_errors(tmp_path: Path) -> None:
         load_config(bad)
 
 
+@pytest.mark.parametrize("levels", [65, 2_000])
+def test_load_config_refuses_yaml_nested_past_the_json_limit(tmp_path: Path, levels: int) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("training: " + "[" * levels + "]" * levels + "\n")
+    with pytest.raises(ConfigError, match="nests deeper than 64 levels"):
+        load_config(deep)
+
+
+def test_load_config_reads_yaml_nested_to_the_limit(tmp_path: Path) -> None:
+    at_limit = tmp_path / "at_limit.yaml"
+    at_limit.write_text("training: " + "[" * 63 + "]" * 63 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(at_limit)
+    assert "nests deeper" not in str(caught.value)
+
+
 def test_ensure_training_stack_names_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stack_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(TrainingStackMissing) as info:

@@ -218,7 +218,8 @@ def test_sft_sample_export_and_load_back(hf_dirs: dict[str, Path], tmp_path: Pat
     import numpy as np
 
     from training.engine.export import export_run
-    from training.engine.hf import CheckpointError, load_pretrained
+    from training.engine.hf import CheckpointError
+    from training.engine.hf_load import load_pretrained
     from training.engine.sampling import generate, load_run_model
     from training.engine.sft import run_sft
 
@@ -374,7 +375,7 @@ def test_dpo_from_a_bfloat16_full_fine_tune_exports_its_own_weights(hf_dirs: dic
     from training.engine.config import parse_run_config
     from training.engine.dpo import run_dpo
     from training.engine.export import export_run
-    from training.engine.hf import load_pretrained
+    from training.engine.hf_load import load_pretrained
     from training.engine.sampling import load_run_model
     from training.engine.sft import run_sft
 
