@@ -1,8 +1,9 @@
-"""What management commands share: the ``--user`` option and turning domain errors into ``CommandError``."""
+"""What management commands share: the ``--user`` option, turning domain errors into ``CommandError`` and
+field errors into a sentence."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,3 +37,21 @@ def domain_errors() -> Iterator[None]:
         yield
     except DomainError as exc:
         raise CommandError(exc.message) from None
+
+
+def field_errors_text(errors: Any, label: Callable[[str], str] = str) -> str:
+    """Serializer or validation errors as one line, ``field: message; field: message``, for a person to read.
+
+    ``label`` names a field as the operator knows it (an option such as ``--limit``); an empty label
+    leaves the message alone.
+    """
+    if isinstance(errors, Mapping):
+        parts = []
+        for field, value in errors.items():
+            name = label(str(field)) if field != "non_field_errors" else ""
+            text = field_errors_text(value, label)
+            parts.append(f"{name}: {text}" if name else text)
+        return "; ".join(parts)
+    if isinstance(errors, list | tuple):
+        return " ".join(field_errors_text(error, label) for error in errors)
+    return str(errors)

@@ -11,7 +11,7 @@ from datasets import selectors
 from datasets.serializers import DatasetBuildInputSerializer
 from datasets.services import dataset_build
 from traces.selectors import meta_paths_absent, meta_top_keys
-from tunix_rt.commands import add_user_argument, command_user
+from tunix_rt.commands import add_user_argument, command_user, field_errors_text
 from tunix_rt.errors import DomainError, InvalidInput
 from tunix_rt.validation import JSONTooDeep, load_json
 
@@ -59,17 +59,8 @@ OPTION_OF_FIELD = {
 }
 
 
-def _flatten(errors: Any) -> str:
-    if isinstance(errors, dict):
-        return "; ".join(_sentence(field, _flatten(value)) for field, value in errors.items())
-    if isinstance(errors, list):
-        return " ".join(_flatten(e) for e in errors)
-    return str(errors)
-
-
-def _sentence(field: str, message: str) -> str:
-    option = OPTION_OF_FIELD.get(field)
-    return f"{option}: {message}" if option else message
+def _option(field: str) -> str:
+    return OPTION_OF_FIELD.get(field, "")
 
 
 def _refusal(exc: DomainError, filters: dict[str, Any]) -> str:
@@ -80,7 +71,7 @@ def _refusal(exc: DomainError, filters: dict[str, Any]) -> str:
             named = ", ".join(repr(path) for path in absent)
             known = ", ".join(meta_top_keys()) or "none, no trace has meta"
             return f"Unknown filter key {named}: no stored trace's meta has it; known keys: {known}."
-    return exc.message if exc.field is None else _sentence(exc.field, exc.message)
+    return exc.message if exc.field is None else field_errors_text({exc.field: exc.message}, _option)
 
 
 class Command(BaseCommand):
@@ -145,7 +136,7 @@ class Command(BaseCommand):
         }
         incoming = DatasetBuildInputSerializer(data={k: v for k, v in body.items() if v is not None})
         if not incoming.is_valid():
-            raise CommandError(_flatten(incoming.errors))
+            raise CommandError(field_errors_text(incoming.errors, _option))
         try:
             dataset = dataset_build(**incoming.validated_data, actor=command_user(options))
         except DomainError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.serializers import EvalItemInputSerializer
 from training.services import eval_set_import
-from tunix_rt.commands import add_user_argument, command_user, domain_errors
+from tunix_rt.commands import add_user_argument, command_user, domain_errors, field_errors_text
 from tunix_rt.validation import load_json
 
 
@@ -41,12 +40,12 @@ class Command(BaseCommand):
                 errors.append(f"line {number}: invalid JSON ({exc})")
                 continue
             if problems:
-                errors.append(f"line {number}: {json.dumps(problems)}")
+                errors.append(f"line {number}: {field_errors_text(problems)}")
                 continue
             serializer = EvalItemInputSerializer(data=data)
             if not isinstance(data, dict) or not serializer.is_valid():
-                detail = serializer.errors if isinstance(data, dict) else "expected a JSON object"
-                errors.append(f"line {number}: {json.dumps(detail) if isinstance(detail, dict) else detail}")
+                detail = field_errors_text(serializer.errors) if isinstance(data, dict) else "expected a JSON object"
+                errors.append(f"line {number}: {detail}")
                 continue
             items.append(serializer.validated_data)
         for error in errors[:50]:
