@@ -13,19 +13,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from datasets import selectors
 from datasets.grouping import DEFAULT_GROUPING, get_grouping
-from datasets.models import Dataset, DatasetItem, SelectionStrategy
-from datasets.services.splits import SplitAssignment, splits_assign, splits_check
+from datasets.models import Dataset, SelectionStrategy
+from datasets.services.members import members_store, stats_of_totals
+from datasets.services.splits import splits_assign, splits_check
 from traces import selectors as trace_selectors
 from traces.models import Trace, TraceStatus
 from tunix_rt.accounts import user_or_none
 from tunix_rt.audit import audit_record
-from tunix_rt.db.rows import insert_rows
 from tunix_rt.errors import Conflict, InvalidInput
 from tunix_rt.files import atomic_file
 from tunix_rt.models import AuditAction, AuditObjectType
@@ -36,7 +35,6 @@ LIMIT_MAX = 10_000
 DEFAULT_LIMIT = 100
 ID_STREAM_CHUNK = 2_000
 MAX_NAMED_UNKNOWN = 20
-SIZE_TOTALS = ("count", "step_sum", "low", "high", "chars")  # trace_size_totals' keys
 
 
 def _check_name(value: str, field: str, max_length: int) -> None:
@@ -89,67 +87,11 @@ def select_trace_ids(*, traces: QuerySet[Trace], strategy: str, limit: int, seed
     return [trace_id for _, trace_id in sorted(ranked)]
 
 
-def members_insert_newest(*, dataset: Dataset, traces: QuerySet[Trace], limit: int) -> dict[str, Any]:
-    """Makes the ``limit`` newest of ``traces`` the dataset's members in ONE ``INSERT … SELECT``
-    (positions in canonical order: newest first, ``id`` breaking ties) and answers their
-    ``trace_size_totals``.
-
-    On PostgreSQL the same statement sums the rows it inserts (``WITH … INSERT``), so the traces
-    are read once; elsewhere an aggregate over the new members follows.
-    """
-    newest = traces.order_by("-created_at", "-id").values_list("id", "created_at", "step_count", "content_chars")
-    try:
-        inner_sql, inner_params = newest[:limit].query.sql_with_params()
-    except EmptyResultSet:
-        return {**dict.fromkeys(SIZE_TOTALS), "count": 0}
-    qn = connection.ops.quote_name
-    table = qn(DatasetItem._meta.db_table)
-    # Only identifiers and the ORM's own SQL are interpolated; every value is a parameter.
-    insert = (
-        f"INSERT INTO {table} ({qn('dataset_id')}, {qn('trace_id')}, {qn('position')}, {qn('split')}) "  # noqa: S608
-        f"SELECT %s, picked.{qn('id')}, ROW_NUMBER() OVER (ORDER BY picked.{qn('created_at')} DESC, "
-        f"picked.{qn('id')} DESC) - 1, '' FROM {{picked}} picked"
-    )
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(insert.format(picked=f"({inner_sql})"), (dataset.pk, *inner_params))
-            return _members_totals(dataset)
-        sums = (
-            f"COUNT(*), SUM(picked.{qn('step_count')}), MIN(picked.{qn('step_count')}),"
-            f" MAX(picked.{qn('step_count')}), SUM(picked.{qn('content_chars')})"
-        )
-        cursor.execute(
-            f"WITH picked AS MATERIALIZED ({inner_sql}), inserted AS ({insert.format(picked='picked')})"  # noqa: S608
-            f" SELECT {sums} FROM picked",
-            (*inner_params, dataset.pk),
-        )
-        return dict(zip(SIZE_TOTALS, cursor.fetchone(), strict=True))
-
-
-def _members_totals(dataset: Dataset) -> dict[str, Any]:
-    """``trace_size_totals`` of the dataset's members just written: no id list travels to the database again."""
-    members = DatasetItem.objects.filter(dataset=dataset).values("trace_id")
-    return trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=members))
-
-
 def dataset_stats(*, trace_ids: Sequence[uuid.UUID] | QuerySet[Any]) -> dict[str, Any]:
     """Manifest stats (docs/api.md) over the stored traces among ``trace_ids`` (a list, or a query of
     ids), in one aggregate query; averages to 2 decimals."""
     ids = trace_ids if isinstance(trace_ids, QuerySet) else list(trace_ids)
     return stats_of_totals(trace_selectors.trace_size_totals(traces=Trace.objects.filter(id__in=ids)))
-
-
-def stats_of_totals(totals: Mapping[str, Any]) -> dict[str, Any]:
-    """Manifest stats from ``trace_size_totals``; averages to 2 decimals."""
-    count, steps, chars = totals["count"], totals["step_sum"] or 0, totals["chars"] or 0
-    low, high = totals["low"], totals["high"]
-    return {
-        "trace_count": count,
-        "avg_step_count": round(steps / count, 2) if count else 0.0,
-        "min_step_count": low or 0,
-        "max_step_count": high or 0,
-        "avg_total_chars": round(chars / count, 2) if count else 0.0,
-    }
 
 
 def dataset_write_manifest(*, dataset: Dataset) -> Path:
@@ -236,31 +178,6 @@ def _dataset_insert(dataset: Dataset) -> None:
         raise Conflict(f"Dataset {dataset.key} already exists; datasets are immutable, build a new version.") from None
 
 
-def _members_store(
-    *,
-    dataset: Dataset,
-    traces: QuerySet[Trace],
-    limit: int,
-    selected: list[uuid.UUID] | None,
-    assignment: SplitAssignment | None,
-) -> None:
-    """Writes the members (the ``limit`` newest of ``traces`` in the database when ``selected`` is None,
-    else ``selected`` in order) and sets the dataset's ``trace_count`` and ``stats`` from them."""
-    if selected is None:
-        totals = members_insert_newest(dataset=dataset, traces=traces, limit=limit)
-        if not totals["count"]:
-            raise InvalidInput("No traces match the selection; nothing to build.")
-        dataset.trace_count, dataset.stats = totals["count"], stats_of_totals(totals)
-        return
-    split_of = assignment.split_of if assignment is not None else {}
-    insert_rows(
-        DatasetItem,
-        ("dataset", "trace_id", "position", "split"),
-        [(dataset.pk, trace_id, n, split_of.get(trace_id, "")) for n, trace_id in enumerate(selected)],
-    )
-    dataset.stats = stats_of_totals(_members_totals(dataset))
-
-
 @transaction.atomic
 def dataset_build(
     *,
@@ -318,7 +235,7 @@ def dataset_build(
         created_by=user_or_none(actor),
     )  # fmt: skip
     _dataset_insert(dataset)
-    _members_store(dataset=dataset, traces=traces, limit=limit, selected=selected, assignment=assignment)
+    members_store(dataset=dataset, traces=traces, limit=limit, selected=selected, assignment=assignment)
     dataset.save(update_fields=["trace_count", "stats"])
     audit_record(actor=actor, action=AuditAction.BUILD, object_type=AuditObjectType.DATASET, object_id=key)
     transaction.on_commit(partial(_write_manifest_after_commit, dataset.id))

@@ -233,8 +233,8 @@ def test_failed_build_leaves_no_rows_and_no_file(
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("datasets.services.build.insert_rows", explode)
-    monkeypatch.setattr("datasets.services.build.members_insert_newest", explode)
+    monkeypatch.setattr("datasets.services.members.insert_rows", explode)
+    monkeypatch.setattr("datasets.services.members.members_insert_newest", explode)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
         build(name="broken")
     assert callbacks == []
