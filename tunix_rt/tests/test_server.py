@@ -315,8 +315,10 @@ def test_make_serve_after_make_run_reads_no_env_file_and_serves_only_production(
                 assert server.poll() is None, "make serve exited"
                 time.sleep(0.1)
         assert status == 200
-        status, headers, page = request(base, "/")
+        status, headers, page = request(base, "/no-such-page")
         assert status == 404 and b"URLconf" not in page and b"api/" not in page
+        status, _, _ = request(base, "/")
+        assert status == 200
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
