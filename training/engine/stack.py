@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-INSTALL_HINT = "pip install -r requirements-training.txt (or make test-training)"
+INSTALL_HINT = "make install-training (installs requirements-training.txt into .venv)"
 _STACK_MODULES = ("jax", "flax", "optax", "orbax.checkpoint", "qwix", "sentencepiece", "tunix")
 
 

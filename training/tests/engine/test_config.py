@@ -116,7 +116,7 @@ def test_ensure_training_stack_names_install_command(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(stack_module.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(TrainingStackMissing) as info:
         ensure_training_stack()
-    assert "pip install -r requirements-training.txt" in str(info.value)
+    assert "make install-training" in str(info.value)
     assert "jax" in str(info.value)
 
 
