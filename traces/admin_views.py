@@ -17,12 +17,14 @@ from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from traces import near_duplicates, preferences, selectors, services
 from traces.models import Trace, TraceStatus
-from traces.review import review_first, review_next
+from traces.review import review_first, review_left, review_next, reviewed_today
 from traces.scoring import CannotVerify, get_scorer
 from traces.serializers import TAG_PATTERN
 from tunix_rt.admin import admin_require
@@ -172,6 +174,7 @@ def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _act(model_admin, request, queue=queue, trace=trace, filters=filters, history=history, pos=pos)
     move = request.GET.get("move")
+    key = str(trace.pk)
     if move == "prev":
         index = history.index(str(trace.pk)) if str(trace.pk) in history else 0
         if index > 0:
@@ -189,6 +192,10 @@ def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
         "trace": trace,
         "position": pos,
         "total": total,
+        "left": review_left(queue=queue),
+        "reviewed_today": reviewed_today(user=request.user),
+        "has_prev": key in history and history.index(key) > 0,
+        "has_next": _has_next(queue, trace, history),
         "verdicts": _verdicts(trace),
         "duplicate_count": selectors.trace_duplicate_count(trace=trace),
         "near_duplicate_count": len(
@@ -200,8 +207,36 @@ def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
         "prev_url": _url(filters, trace=trace.pk, pos=pos, move="prev"),
         "next_url": _url(filters, trace=trace.pk, pos=pos, move="next"),
         "changelist_url": f"{_changelist_url()}?{filters.urlencode()}",
+        "changelist_query": filters.urlencode(),
     }
     return TemplateResponse(request, "admin/traces/trace/review.html", context)
+
+
+def _has_next(queue: QuerySet[Trace], trace: Trace, history: list[str]) -> bool:
+    """Whether Next leads to another trace: a later one in the history, else one more keyset query."""
+    key = str(trace.pk)
+    if key in history and history.index(key) + 1 < len(history):
+        return True
+    seen = [uuid.UUID(pk) for pk in history]
+    return (
+        review_next(queue=queue, current=trace, was_pending=trace.status == TraceStatus.PENDING, seen=seen) is not None
+    )
+
+
+def _undo_message(request: HttpRequest, *, trace: Trace, old: str, new: TraceStatus, back: str) -> str:
+    """The confirmation of a verdict with a button that posts the previous status back to the same trace."""
+    return format_html(
+        'Trace {} is now {}. <form method="post" action="{}" id="review-undo-form" style="display:inline">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="trace" value="{}"><input type="hidden" name="status" value="{}">'
+        '<button type="submit" name="op" value="undo" id="review-undo">Undo</button></form>',
+        trace.pk,
+        new.label.lower(),
+        back,
+        get_token(request),
+        trace.pk,
+        old,
+    )
 
 
 def _move_on(
@@ -241,12 +276,25 @@ def _act(
     history: list[str],
     pos: int,
 ) -> HttpResponse:
-    """approve / reject / skip save (or not) and move on; tag and note save and stay."""
+    """approve / reject / skip save (or not) and move on; undo, tag and note save and stay."""
     op = request.POST.get("op", "")
     was_pending = trace.status == TraceStatus.PENDING
+    here = _url(filters, trace=trace.pk, pos=pos)
     if op in ("approve", "reject"):
         status = TraceStatus.APPROVED if op == "approve" else TraceStatus.REJECTED
+        old = trace.status
         services.trace_update_curation(trace=trace, status=status, actor=request.user)
+        message = _undo_message(request, trace=trace, old=old, new=status, back=here)
+        model_admin.message_user(request, message, messages.SUCCESS)
+    elif op == "undo":
+        try:
+            previous = TraceStatus(request.POST.get("status", ""))
+        except ValueError:
+            model_admin.message_user(request, "Nothing to undo.", messages.ERROR)
+            return HttpResponseRedirect(here)
+        services.trace_update_curation(trace=trace, status=previous, actor=request.user)
+        model_admin.message_user(request, f"Undone: trace {trace.pk} is {previous.label.lower()} again.")
+        return HttpResponseRedirect(here)
     elif op == "tag":
         admin_require(request, request.user.has_perm("traces.add_tag"), "traces.add_tag")
         tag = request.POST.get("tag", "").strip()
@@ -256,7 +304,7 @@ def _act(
             names = sorted({t.name for t in trace.tags.all()} | {tag})
             services.trace_update_curation(trace=trace, tags=names, actor=request.user)
             model_admin.message_user(request, f"Tagged {tag!r}.", messages.SUCCESS)
-        return HttpResponseRedirect(_url(filters, trace=trace.pk, pos=pos))
+        return HttpResponseRedirect(here)
     elif op == "note":
         notes = request.POST.get("notes", "")[:10_000]
         services.trace_update_curation(trace=trace, notes=notes, actor=request.user)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from traces.models import Trace, TraceStatus
+from tunix_rt.models import AuditAction, AuditEntry, AuditObjectType
 
 ORDER = ("-created_at", "-id")
 
@@ -39,3 +42,28 @@ def review_next(
     if found is None and was_pending:
         found = _first_id(rest.filter(_in_group(False)))
     return found
+
+
+def review_left(*, queue: QuerySet[Trace]) -> int:
+    """How many traces of the queue still wait for a verdict (pending); one count query."""
+    return queue.filter(_in_group(True)).count()
+
+
+def reviewed_today(*, user: Any) -> int:
+    """Distinct traces whose status ``user`` changed since local midnight, read from the audit trail in one query.
+
+    The audit trail is the honest source: it records only real status changes, by whom and when.
+    """
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        AuditEntry.objects.filter(
+            actor_id=user.pk,
+            action=AuditAction.UPDATE,
+            object_type=AuditObjectType.TRACE,
+            created_at__gte=midnight,
+            changes__has_key="status",
+        )
+        .values("object_id")
+        .distinct()
+        .count()
+    )

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from traces.models import Score, Trace
-from traces.services import trace_score
+from traces.services import trace_score, trace_update_curation
 from traces.tests.factories import TraceFactory
+from tunix_rt.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +241,64 @@ def test_review_page_query_count_does_not_grow(
     assert page.status_code == 200 and f"1 of {extra + 1}" in page.content.decode()
     assert "expected 2 (arithmetic)" in page.content.decode()
     assert "0 of 1 reference steps, first wrong at step 1" in page.content.decode()
+
+
+def test_review_progress_counts_position_pending_left_and_my_verdicts_today(
+    admin_client: Client, staff_user: Any
+) -> None:
+    other = get_user_model().objects.create_user(username="someone-else")
+    mine, earlier, theirs = TraceFactory.create_batch(3)
+    trace_update_curation(trace=mine, status="approved", actor=staff_user)
+    trace_update_curation(trace=mine, status="rejected", actor=staff_user)
+    trace_update_curation(trace=mine, notes="a note is no verdict", actor=staff_user)
+    trace_update_curation(trace=earlier, status="approved", actor=staff_user)
+    AuditEntry.objects.filter(object_id=str(earlier.pk)).update(created_at=timezone.now() - timedelta(days=2))
+    trace_update_curation(trace=theirs, status="approved", actor=other)
+    TraceFactory.create_batch(2)
+    page = admin_client.get(admin_client.get(REVIEW)["Location"]).content.decode()
+    assert "Item 1 of 5 · 2 left · 1 reviewed today (by you)" in page
+
+
+def test_review_verdict_confirms_with_an_undo_that_restores_and_is_audited(
+    admin_client: Client, staff_user: Any
+) -> None:
+    older, newer = TraceFactory.create(), TraceFactory.create()
+    url = f"{REVIEW}?status__exact=pending&trace={newer.pk}&pos=1"
+    step = admin_client.post(url, {"trace": str(newer.pk), "op": "reject"})
+    assert f"trace={older.pk}" in step["Location"] and "status__exact=pending" in step["Location"]
+    [message] = [str(m) for m in get_messages(step.wsgi_request)]
+    assert f"Trace {newer.pk} is now rejected." in message
+    assert f'action="{REVIEW}?status__exact=pending&amp;trace={newer.pk}&amp;pos=1"' in message
+    assert '<input type="hidden" name="status" value="pending">' in message and 'value="undo"' in message
+    page = admin_client.get(step["Location"]).content.decode()
+    assert 'id="review-undo"' in page and 'name="csrfmiddlewaretoken"' in page
+    undone = admin_client.post(url, {"trace": str(newer.pk), "op": "undo", "status": "pending"})
+    assert undone["Location"] == url
+    assert Trace.objects.get(pk=newer.pk).status == "pending"
+    changes = list(
+        AuditEntry.objects.filter(object_id=str(newer.pk), actor=staff_user)
+        .order_by("id")
+        .values_list("changes", flat=True)
+    )
+    assert changes == [{"status": ["pending", "rejected"]}, {"status": ["rejected", "pending"]}]
+    refused = admin_client.post(url, {"trace": str(newer.pk), "op": "undo", "status": "sideways"})
+    assert refused["Location"] == url and Trace.objects.get(pk=newer.pk).status == "pending"
+
+
+def test_review_previous_and_next_are_disabled_at_the_ends_and_links_keep_the_filter(admin_client: Client) -> None:
+    TraceFactory.create(status="approved")
+    older, newer = TraceFactory.create(), TraceFactory.create()
+    first = admin_client.get(REVIEW, {"status__exact": "pending"})
+    page = admin_client.get(first["Location"]).content.decode()
+    assert '<button type="button" class="button" id="review-prev" disabled' in page
+    assert f'<a href="{REVIEW}?status__exact=pending&amp;trace={newer.pk}&amp;pos=1&amp;move=next"' in page
+    assert 'href="/admin/traces/trace/?status__exact=pending"' in page
+    assert "_changelist_filters=status__exact%3Dpending" in page
+    second = admin_client.get(admin_client.get(first["Location"] + "&move=next")["Location"])
+    html = second.content.decode()
+    assert older.prompt in html and "Item 2 of 2" in html
+    assert f'<a href="{REVIEW}?status__exact=pending&amp;trace={older.pk}&amp;pos=2&amp;move=prev"' in html
+    assert '<button type="button" class="button" id="review-next" disabled' in html
 
 
 def test_compare_page_shows_diff_and_approves_either_side(admin_client: Client) -> None:

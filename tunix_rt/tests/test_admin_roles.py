@@ -271,6 +271,7 @@ CUSTOM: dict[str, Rule] = {
             ({"trace": "{trace}", "op": "approve"}, Expect(CHANGE_TRACE, changes=True)),
             ({"trace": "{trace}", "op": "reject"}, Expect(CHANGE_TRACE, changes=True)),
             ({"trace": "{trace}", "op": "skip"}, Expect(CHANGE_TRACE)),
+            ({"trace": "{trace}", "op": "undo", "status": "rejected"}, Expect(CHANGE_TRACE, changes=True)),
             ({"trace": "{trace}", "op": "note", "notes": "walked"}, Expect(CHANGE_TRACE, changes=True)),
             (
                 {"trace": "{trace}", "op": "tag", "tag": "walked"},
