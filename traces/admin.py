@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from traces import (
+    admin_filters,
     admin_preferences,  # noqa: F401 - registers the Preference admin
     admin_tags_scores,  # noqa: F401 - registers the Tag and Score admins
     admin_views,
@@ -28,7 +29,6 @@ from traces import (
 )
 from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.admin_extensions import trace_actions_for
-from traces.admin_filters import AnswerVerdictFilter, FormatVerdictFilter, HasDuplicatesFilter, SourceListFilter
 from traces.admin_forms import TagForm, TraceAdminForm
 from traces.models import Trace, TraceStatus
 from tunix_rt import jsontext
@@ -58,11 +58,11 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     ]
     list_filter = [
         "status",
-        ("source", SourceListFilter),
-        "tags",
-        AnswerVerdictFilter,
-        FormatVerdictFilter,
-        HasDuplicatesFilter,
+        ("source", admin_filters.SourceListFilter),
+        ("tags", admin_filters.TagListFilter),
+        admin_filters.AnswerVerdictFilter,
+        admin_filters.FormatVerdictFilter,
+        admin_filters.HasDuplicatesFilter,
         ("created_by", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["prompt", "final_answer"]
@@ -130,8 +130,9 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description="prompt")
     def excerpt(self, obj: Trace) -> str:
-        text = getattr(obj, "prompt_excerpt", "")
-        return text if len(text) < 80 else text[:79] + "…"
+        text = getattr(obj, "prompt_excerpt", "")  # two lines by CSS; the title holds all it read
+        text = text if len(text) < selectors.ADMIN_EXCERPT_CHARS else text[: selectors.ADMIN_EXCERPT_CHARS - 1] + "…"
+        return format_html('<span class="prompt-clamp" title="{}">{}</span>', text, text)
 
     @admin.display(description="created by", ordering="created_by__username")
     def creator(self, obj: Trace) -> str:

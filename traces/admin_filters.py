@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import mark_safe
 
 from traces.filters import has_duplicates
 from traces.models import Trace
@@ -71,3 +72,11 @@ class SourceListFilter(admin.AllValuesFieldListFilter):
             if display == "" or display.startswith(" ("):  # the empty source, with or without its facet count
                 choice["display"] = "(none)" + display
             yield choice
+
+
+class TagListFilter(admin.RelatedFieldListFilter):
+    """The tags, with "No tag" (not a bare "-") for traces that carry none."""
+
+    def __init__(self, field: Any, request: HttpRequest, params: Any, model: Any, model_admin: Any, field_path: str):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.empty_value_display = mark_safe("No tag")  # noqa: S308 - a constant

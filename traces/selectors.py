@@ -25,7 +25,7 @@ from django.db.models.functions import RowNumber, Substr
 
 from traces.diff import trace_diff
 from traces.filters import filter_meta, filter_traces, meta_path_expression
-from traces.models import Score, Tag, Trace
+from traces.models import Score, Tag, Trace, TraceStatus
 from traces.scoring import get_scorer
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
@@ -75,12 +75,16 @@ def trace_scores(*, trace: Trace) -> QuerySet[Score]:
     return Score.objects.filter(trace=trace).order_by("-created_at", "-id")
 
 
+ADMIN_EXCERPT_CHARS = 600
+
+
 def traces_for_admin() -> QuerySet[Trace]:
-    """The admin changelist: excerpt, step count, tags, latest baseline score and verdicts in two queries."""
+    """The admin changelist: excerpt (``ADMIN_EXCERPT_CHARS``), step count, tags, latest baseline score and
+    verdicts in two queries."""
     return (
         Trace.objects.defer("steps", "final_answer", "notes", "prompt")
         .annotate(
-            prompt_excerpt=Substr("prompt", 1, 80),
+            prompt_excerpt=Substr("prompt", 1, ADMIN_EXCERPT_CHARS),
             latest_baseline=latest_score_subquery(),
             created_by_name=F("created_by__username"),
             latest_answer_match=latest_score_subquery("answer_match"),
@@ -237,3 +241,15 @@ def meta_top_keys(*, sample: int = 1000) -> list[str]:
         if isinstance(meta, dict):
             keys.update(meta)
     return sorted(keys)
+
+
+def trace_counts_by_status() -> dict[str, int]:
+    """How many traces hold each status (every status named, 0 when none), in one query."""
+    counts = dict(Trace.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in TraceStatus.values}
+
+
+def trace_counts_by_source(*, limit: int = 8) -> list[tuple[str, int]]:
+    """The ``limit`` largest sources with their trace counts, largest first ("" for no source), in one query."""
+    rows = Trace.objects.order_by().values_list("source").annotate(n=Count("id")).order_by("-n", "source")
+    return [(source, n) for source, n in rows[:limit]]

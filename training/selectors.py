@@ -6,7 +6,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from training.models import EvalItem, EvalSet, EvaluationResult, EvaluationRun, TrainingMetric, TrainingRun
+from training.models import (
+    CheckpointChoice,
+    EvalItem,
+    EvalSet,
+    EvaluationResult,
+    EvaluationRun,
+    RunStatus,
+    TrainingMetric,
+    TrainingRun,
+)
 from tunix_rt.errors import NotFound
 from tunix_rt.ids import parse_uuid
 
@@ -62,3 +71,31 @@ def evaluation_get(*, evaluation_id: Any) -> EvaluationRun:
 
 def evaluation_results(*, evaluation: EvaluationRun) -> QuerySet[EvaluationResult]:
     return evaluation.results.order_by("position")
+
+
+def training_runs_recent_with_accuracy(*, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs, each with the held-out accuracy of its latest succeeded evaluation of the
+    final weights (``after``) and of the initial weights on the same eval set (``before``, the latest initial
+    one when nothing measured the final weights); two queries.
+
+    Evaluations on the prompts a run trained on are no held-out measure and are left out.
+    """
+    runs = list(training_run_list()[:limit])
+    evaluations = (
+        EvaluationRun.objects.filter(
+            training_run__in=runs, status=RunStatus.SUCCEEDED, trained_prompts=False, accuracy__isnull=False
+        )
+        .select_related("eval_set")
+        .only("id", "training_run_id", "checkpoint", "accuracy", "eval_set__name", "created_at")
+        .order_by("-created_at", "-id")
+    )
+    latest: dict[tuple[Any, str, str], EvaluationRun] = {}
+    for evaluation in evaluations:
+        latest.setdefault((evaluation.training_run_id, evaluation.checkpoint, evaluation.eval_set.name), evaluation)
+    rows = []
+    for run in runs:
+        after = next((e for (r, c, _), e in latest.items() if r == run.run_id and c == CheckpointChoice.FINAL), None)
+        initial = (e for (r, c, _), e in latest.items() if r == run.run_id and c == CheckpointChoice.INITIAL)
+        before = next(initial, None) if after is None else latest.get((run.run_id, "initial", after.eval_set.name))
+        rows.append({"run": run, "before": before, "after": after})
+    return rows

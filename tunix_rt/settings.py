@@ -33,7 +33,8 @@ if not DEBUG and "*" in ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the site of tunix_rt.admin_site (home dashboard, navigation by task).
+    "tunix_rt.admin_site.TunixAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
