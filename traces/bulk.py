@@ -17,7 +17,7 @@ from django.utils import timezone
 from traces.models import Tag, Trace, TraceStatus
 from traces.scoring import get_scorer
 from traces.services import ScoreSummary, tags_for, traces_score
-from tunix_rt.audit import audit_record_selection
+from tunix_rt.audit import audit_operation, audit_record_selection
 from tunix_rt.errors import InvalidInput
 from tunix_rt.models import AuditAction, AuditObjectType
 
@@ -33,6 +33,7 @@ class BulkResult:
 
 
 @transaction.atomic
+@audit_operation()
 def traces_bulk_update(
     *,
     traces: QuerySet[Trace],

@@ -21,6 +21,7 @@ from traces.generators import (
 )
 from traces.services import traces_import_batch
 from traces.types import TracePayload
+from tunix_rt.audit import audit_operation
 from tunix_rt.errors import InvalidInput, NotFound
 
 PREVIEW_SIZE = 5
@@ -41,6 +42,7 @@ def generator_options(*, name: str) -> dict[str, Any]:
 
 
 @transaction.atomic
+@audit_operation()
 def traces_persist(*, payloads: Sequence[dict[str, Any]], actor: Any = None) -> list[UUID]:
     """Stores generated payloads in batches of ``TRACE_BATCH_MAX``, all in one transaction."""
     size = settings.TRACE_BATCH_MAX

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from traces.services import clean_steps, trace_content_hash, traces_existing_hashes, traces_import_batch
 from traces.types import TracePayload
+from tunix_rt.audit import audit_operation
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class ImportSummary:
 
 
 @transaction.atomic
+@audit_operation()
 def traces_import_many(
     *,
     payloads: Iterable[TracePayload],

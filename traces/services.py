@@ -26,7 +26,7 @@ from traces.near_duplicates import trace_index_insert, trace_index_rows
 from traces.scoring import CannotVerify, get_scorer
 from traces.types import TracePayload
 from tunix_rt.accounts import user_or_none
-from tunix_rt.audit import audit_record, audit_record_many, audit_record_selection, audit_rows
+from tunix_rt.audit import audit_operation, audit_record, audit_record_many, audit_record_selection, audit_rows
 from tunix_rt.db.rows import insert_rows, insert_together
 from tunix_rt.models import AuditAction, AuditObjectType
 
@@ -233,6 +233,7 @@ class ScoreSummary:
 SCORED_COLUMNS = ("id", "prompt", "final_answer", "steps", "meta")
 
 
+@audit_operation()
 def traces_score(
     *, traces: QuerySet[Trace], criteria: str = "baseline", chunk_size: int = 500, actor: Any = None
 ) -> ScoreSummary:

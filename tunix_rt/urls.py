@@ -40,6 +40,7 @@ api_patterns: list[URLPattern | URLResolver] = [
         name="docs",
     ),
     path("audit", AuditViewSet.as_view({"get": "list"}), name="audit-list"),
+    path("audit/groups", AuditViewSet.as_view({"get": "groups"}), name="audit-groups"),
     path("", include("traces.urls")),
     path("", include("datasets.urls")),
     path("", include("training.urls")),

@@ -8,14 +8,27 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.sites import site
+from django.db import connection, transaction
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from traces.bulk import traces_bulk_update
 from traces.models import Trace, TraceStatus
+from traces.services import trace_update_curation, traces_score
 from traces.tests.factories import TraceFactory, make_payload
-from tunix_rt.audit import audit_record, audit_record_selection
+from tunix_rt.audit import (
+    audit_group_list,
+    audit_list,
+    audit_operation,
+    audit_record,
+    audit_record_many,
+    audit_record_selection,
+)
 from tunix_rt.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +195,186 @@ def test_deleting_a_user_clears_the_references_the_database_does_not_check(api_c
     assert set(entries.values_list("actor", "actor_name")) == {(None, name)}
     listed = api_client.get("/api/traces?limit=5")
     assert listed.status_code in {401, 403}  # the token went with its user
+
+
+def staff_api(staff_user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+def groups(client: APIClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/api/audit/groups", params)
+    assert response.status_code == 200, response.json()
+    return response.json()["data"]
+
+
+def test_a_bulk_score_in_chunks_and_a_bulk_approve_each_read_as_one_group(staff_user: Any, user: Any) -> None:
+    pending = TraceFactory.create_batch(5, status=TraceStatus.PENDING)
+    rejected = TraceFactory.create_batch(2, status=TraceStatus.REJECTED)
+    single = TraceFactory.create(status=TraceStatus.APPROVED)
+    bulk_ids = {str(t.id) for t in pending + rejected}
+    traces_score(traces=Trace.objects.all(), chunk_size=3, actor=user)  # three chunks, three statements
+    trace_update_curation(trace=single, notes="checked by hand", actor=user)
+    traces_bulk_update(traces=Trace.objects.exclude(id=single.id), status="approved", actor=user)  # two old statuses
+
+    rows = groups(staff_api(staff_user))
+    assert [(g["action"], g["count"], g["actor"], g["object_type"]) for g in rows] == [
+        ("update", 7, "curator", "trace"),
+        ("update", 1, "curator", "trace"),
+        ("score", 8, "curator", "trace"),
+    ]
+    assert set(rows[0]["object_ids"]) == bulk_ids and len(rows[0]["object_ids"]) == 7
+    assert rows[1]["object_ids"] == [str(single.id)]
+    assert set(rows[2]["object_ids"]) == bulk_ids | {str(single.id)}
+    assert set(rows[0]) == {"created_at", "actor", "action", "object_type", "count", "object_ids"}
+    assert AuditEntry.objects.count() == 16  # the entries themselves are unchanged: one per trace and change
+
+
+def test_a_group_expands_to_exactly_its_entries_through_the_list(staff_user: Any, user: Any) -> None:
+    TraceFactory.create_batch(6)
+    traces_score(traces=Trace.objects.all(), chunk_size=4, actor=user)
+    audit_record(actor=user, action="score", object_type="trace", object_id="later")
+    client = staff_api(staff_user)
+    group = groups(client, action="score")[1]
+    assert group["count"] == 6
+    params = {k: group[k] for k in ("created_at", "actor", "action", "object_type")}
+    listed = client.get("/api/audit", {**params, "limit": 100}).json()["data"]
+    assert sorted(row["object_id"] for row in listed) == sorted(
+        str(i) for i in Trace.objects.values_list("id", flat=True)
+    )
+    assert {row["created_at"] for row in listed} == {group["created_at"]}
+
+
+def test_a_group_names_its_first_twenty_objects_in_the_order_written(staff_user: Any) -> None:
+    ids = [f"obj-{n:02}" for n in range(25)]
+    audit_record_many(actor=None, action="create", object_type="trace", object_ids=ids)
+    (group,) = groups(staff_api(staff_user))
+    assert group["count"] == 25 and group["object_ids"] == ids[:20] and group["actor"] is None
+
+
+def test_groups_count_the_entries_that_match_the_filters(staff_user: Any) -> None:
+    audit_record_many(actor=None, action="delete", object_type="trace", object_ids=["a", "b", "c"])
+    client = staff_api(staff_user)
+    assert [(g["count"], g["object_ids"]) for g in groups(client, object_id="b")] == [(1, ["b"])]
+    assert groups(client, action="create") == []
+    for bad in ({"action": "explode"}, {"created_at": "yesterday"}, {"limit": "0"}, {"actor": ""}):
+        assert client.get("/api/audit/groups", bad).status_code == 400, bad
+
+
+def test_groups_page_like_every_list_and_cost_two_queries_whatever_the_sizes(
+    staff_user: Any, django_assert_num_queries: Any
+) -> None:
+    client = staff_api(staff_user)
+    for n in range(5):
+        with audit_operation():
+            audit_record_many(
+                actor=None, action="create", object_type="trace", object_ids=[f"{n}-{i}" for i in range(n * 30 + 1)]
+            )
+    with django_assert_num_queries(2):  # the page of groups, then their first object ids
+        body = client.get("/api/audit/groups", {"limit": 2, "offset": 1}).json()
+    assert [g["count"] for g in body["data"]] == [91, 61]
+    assert body["pagination"] == {"limit": 2, "offset": 1, "next_offset": 3}
+    with django_assert_num_queries(2):
+        assert [g["count"] for g in groups(client, limit=100)] == [121, 91, 61, 31, 1]
+    with django_assert_num_queries(1):  # a page past the end has no object ids to read
+        assert groups(client, offset=5) == []
+    response = staff_api(staff_user).get("/api/audit/groups", {"limit": 1})
+    assert response.status_code == 200
+
+
+def test_only_staff_read_the_groups(role_client: Callable[[str], APIClient], anon_client: APIClient) -> None:
+    assert role_client("trainer").get("/api/audit/groups").status_code == 403
+    assert anon_client.get("/api/audit/groups").status_code in {401, 403}
+    assert role_client("admin").get("/api/audit/groups").status_code == 200
+
+
+def test_one_operation_shares_one_stamp_and_a_nested_one_keeps_it() -> None:
+    with audit_operation() as stamp:
+        first = audit_record(actor=None, action="create", object_type="trace", object_id="a")
+        with audit_operation() as inner:
+            audit_record_many(actor=None, action="create", object_type="trace", object_ids=["b", "c"])
+        audit_record_selection(actor=None, action="delete", object_type="trace", queryset=Trace.objects.none())
+    after = audit_record(actor=None, action="create", object_type="trace", object_id="d")
+    assert inner == stamp == first.created_at
+    assert set(AuditEntry.objects.exclude(object_id="d").values_list("created_at", flat=True)) == {stamp}
+    assert after.created_at > stamp
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=6))
+def test_each_operation_reads_as_one_group_of_its_size(sizes: list[int]) -> None:
+    with transaction.atomic():
+        for n, size in enumerate(sizes):
+            ids = [f"{n}-{i}" for i in range(size)]
+            if size == 1:
+                audit_record(actor=None, action="update", object_type="trace", object_id=ids[0])
+            else:
+                audit_record_many(actor=None, action="update", object_type="trace", object_ids=ids)
+        found = audit_group_list(entries=audit_list(), offset=0, count=100)
+        transaction.set_rollback(True)
+    assert [group.count for group in found] == sizes[::-1]
+    assert [group.object_ids for group in found] == [
+        [f"{n}-{i}" for i in range(min(s, 20))] for n, s in enumerate(sizes)
+    ][::-1]
+
+
+def admin_rows(page: Any) -> list[str]:
+    html = page.content.decode()
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [row for row in body.split("<tr")[1:]]
+
+
+def test_the_admin_shows_one_row_per_operation_that_expands_to_its_entries(
+    client: Any, staff_user: Any, user: Any
+) -> None:
+    traces = TraceFactory.create_batch(2, status=TraceStatus.PENDING)
+    traces += TraceFactory.create_batch(2, status=TraceStatus.REJECTED)
+    traces_bulk_update(traces=Trace.objects.all(), status="approved", actor=user)
+    audit_record(actor=user, action="update", object_type="trace", object_id="by-hand", changes={"notes": ["", "x"]})
+    traces_score(traces=Trace.objects.all(), chunk_size=3, actor=user)
+    client.force_login(staff_user)
+    page = client.get("/admin/tunix_rt/auditentry/")
+    assert page.status_code == 200
+    rows = admin_rows(page)
+    assert len(rows) == 3
+    # the factory's traces score alike, so the score group shows the one change they share
+    assert "4 entries" in rows[0] and "baseline" in rows[0] and "differ" not in rows[0]
+    assert "by-hand" in rows[1] and "notes" in rows[1] and "entries" not in rows[1]
+    assert "4 entries" in rows[2] and "(differ per entry)" in rows[2]  # pending or rejected before
+    for row, action in ((rows[0], "score"), (rows[2], "update")):
+        link = row.split('class="audit-group"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+        expanded = client.get("/admin/tunix_rt/auditentry/" + link.replace("&amp;", "&"))
+        assert expanded.status_code == 200
+        shown = admin_rows(expanded)
+        assert len(shown) == 4 and all(action.capitalize() in r for r in shown)
+        assert sorted(next(str(t.id) for t in traces if str(t.id) in r) for r in shown) == sorted(
+            str(t.id) for t in traces
+        )
+    every = admin_rows(client.get("/admin/tunix_rt/auditentry/", {"entries": "each"}))
+    assert len(every) == 9
+    filtered = admin_rows(client.get("/admin/tunix_rt/auditentry/", {"action__exact": "update"}))
+    assert len(filtered) == 2
+
+
+def test_the_admin_refuses_an_unknown_view_and_reads_in_constant_queries(client: Any, staff_user: Any) -> None:
+    client.force_login(staff_user)
+    assert client.get("/admin/tunix_rt/auditentry/", {"entries": "all"})["Location"].endswith("?e=1")
+    counts = []
+    for size in (2, 40):
+        with audit_operation():
+            audit_record_many(
+                actor=None, action="delete", object_type="trace", object_ids=[f"{size}-{i}" for i in range(size)]
+            )
+        audit_record(actor=None, action="build", object_type="dataset", object_id=f"ds-{size}")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/admin/tunix_rt/auditentry/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    (newest_group, *_) = [row for row in admin_rows(client.get("/admin/tunix_rt/auditentry/")) if "entries" in row]
+    link = newest_group.split('class="audit-group"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    assert "actor_name__exact=&" in link.replace("&amp;", "&")  # a command's entries have no actor
+    shown = admin_rows(client.get("/admin/tunix_rt/auditentry/" + link.replace("&amp;", "&")))
+    assert sorted(row.split('field-objects">', 1)[1].split("<", 1)[0] for row in shown) == sorted(
+        f"40-{i}" for i in range(40)
+    )
