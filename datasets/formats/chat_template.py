@@ -26,7 +26,8 @@ class ChatTemplate:
             from transformers import AutoTokenizer
         except ImportError:
             raise InvalidInput(
-                "--template-from needs transformers from the training stack (make install-training)", field="template_from"
+                "--template-from needs transformers from the training stack (make install-training)",
+                field="template_from",
             ) from None
         if not (Path(model_dir) / "tokenizer_config.json").is_file():
             raise InvalidInput(f"{Path(model_dir) / 'tokenizer_config.json'} not found", field="template_from")
