@@ -6,17 +6,32 @@ from typing import Any
 
 from django import forms
 
+from datasets.selectors import dataset_list
 from training.models import CheckpointChoice, EvaluationRun, RunKind
 from training.presets import preset_names
 
+DATASET_CHOICES_MAX = 200
+
+
+def dataset_splits(*, limit: int = DATASET_CHOICES_MAX) -> list[tuple[str, list[str]]]:
+    """The newest ``limit`` datasets' keys, each with its split names in build order; one query."""
+    rows = dataset_list().values_list("key", "splits")[:limit]
+    return [(key, [entry["name"] for entry in splits or []]) for key, splits in rows]
+
 
 class StartTrainingForm(forms.Form):
-    dataset_key = forms.CharField(max_length=200, help_text="Key of a built dataset, e.g. arith-1.0")
+    """The dataset and split are picked from the stored ones; a split the dataset lacks is the service's error."""
+
+    dataset_key = forms.ChoiceField(choices=(), label="Dataset", help_text="Newest first")
+    split = forms.ChoiceField(choices=(), required=False, help_text="Train on this split only, or on the whole dataset")
     preset = forms.ChoiceField(choices=())
-    split = forms.CharField(max_length=32, required=False, help_text="Train on this split only (e.g. train)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.datasets = dataset_splits()
+        names = sorted({name for _, splits in self.datasets for name in splits})
+        self.fields["dataset_key"].choices = [(key, key) for key, _ in self.datasets]  # type: ignore[attr-defined]
+        self.fields["split"].choices = [("", "whole dataset"), *((n, n) for n in names)]  # type: ignore[attr-defined]
         self.fields["preset"].choices = [(name, name) for name in preset_names("sft")]  # type: ignore[attr-defined]
 
 

@@ -165,8 +165,16 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         }
         return super().change_view(request, object_id, form_url, {**can, **(extra_context or {})})
 
-    def _form_page(self, request: HttpRequest, title: str, form: Any) -> HttpResponse:
+    def _form_page(self, request: HttpRequest, title: str, form: Any, *, needs_stack: bool = False) -> HttpResponse:
+        """A job's form page; one that queues a job the stack must run says at once when the stack is missing."""
         context = {**self.admin_site.each_context(request), "title": title, "form": form, "opts": self.model._meta}
+        if needs_stack:
+            try:
+                services.training_stack_ready()
+            except DomainError as exc:
+                context["stack_missing"] = exc.message
+        if isinstance(form, StartTrainingForm):
+            context["dataset_splits"] = dict(form.datasets)
         return TemplateResponse(request, "admin/training/form_page.html", context)
 
     def start_view(self, request: HttpRequest) -> HttpResponse:
@@ -180,7 +188,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"Queued run {run.run_id}; the worker (db_worker) will train it.")
                 return HttpResponseRedirect(reverse("admin:training_trainingrun_change", args=[run.run_id]))
-        return self._form_page(request, "Start a training run", form)
+        return self._form_page(request, "Start a training run", form, needs_stack=True)
 
     def fine_tune_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
         require_permission(request, "training.add_trainingrun")
@@ -197,7 +205,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"Queued {run.kind} run {run.run_id}; the worker (db_worker) will train it.")
                 return HttpResponseRedirect(reverse("admin:training_trainingrun_change", args=[run.run_id]))
-        return self._form_page(request, f"GRPO or DPO from run {parent.run_id}", form)
+        return self._form_page(request, f"GRPO or DPO from run {parent.run_id}", form, needs_stack=True)
 
     def evaluate_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
         require_permission(request, "training.add_evaluationrun")
@@ -216,7 +224,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             else:
                 self.message_user(request, f"Queued evaluation {evaluation.id}.")
                 return HttpResponseRedirect(reverse("admin:training_evaluationrun_change", args=[evaluation.id]))
-        return self._form_page(request, f"Evaluate run {run.run_id}", form)
+        return self._form_page(request, f"Evaluate run {run.run_id}", form, needs_stack=True)
 
     def cancel_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
         require_permission(request, "training.change_trainingrun")

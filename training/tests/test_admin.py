@@ -6,6 +6,8 @@ import pytest
 from django.test import Client
 
 from datasets.models import Dataset
+from datasets.services import dataset_build
+from training.engine.stack import INSTALL_HINT, TrainingStackMissing
 from training.models import EvaluationRun, RunStatus, TrainingMetric, TrainingRun
 from training.tests.factories import EvalItemFactory, EvalSetFactory, EvaluationResultFactory, TrainingRunFactory
 
@@ -40,7 +42,53 @@ def test_start_training_from_the_admin_queues_it(admin_client: Client, arith_dat
     assert response.status_code == 302
     assert TrainingRun.objects.get().status == RunStatus.PENDING
     missing = admin_client.post("/admin/training/trainingrun/start/", {"dataset_key": "nope", "preset": "sft_tiny"})
-    assert missing.status_code == 200 and b"not found" in missing.content
+    assert missing.status_code == 200 and b"Select a valid choice" in missing.content
+    assert TrainingRun.objects.count() == 1
+
+
+START = "/admin/training/trainingrun/start/"
+
+
+def test_start_form_picks_dataset_and_split_from_lists(
+    admin_client: Client, arith_dataset: Dataset, django_assert_max_num_queries: Any
+) -> None:
+    split = dataset_build(
+        name="arith-split", version="1.0", filters={"generator": "arithmetic"}, limit=40,
+        splits={"train": 0.75, "validation": 0.25}, seed=3,
+    )  # fmt: skip
+    with django_assert_max_num_queries(8):
+        html = admin_client.get(START).content.decode()
+    assert '<select name="dataset_key"' in html and '<select name="split"' in html
+    assert html.index('<option value="arith-split-1.0">') < html.index('<option value="arith-1.0">')
+    assert '<option value="" selected>whole dataset</option>' in html
+    assert '<option value="train">train</option>' in html and '<option value="validation">' in html
+    assert '{"arith-split-1.0": ["train", "validation"], "arith-1.0": []}' in html
+    queued = admin_client.post(START, {"dataset_key": split.key, "split": "validation", "preset": "sft_tiny"})
+    assert queued.status_code == 302
+    assert TrainingRun.objects.get().split == "validation"
+    refused = admin_client.post(START, {"dataset_key": "arith-1.0", "split": "train", "preset": "sft_tiny"})
+    assert refused.status_code == 200 and "has no split &#x27;train&#x27;" in refused.content.decode()
+    assert TrainingRun.objects.count() == 1
+
+
+def test_job_forms_say_at_once_when_the_training_stack_is_missing(
+    admin_client: Client, arith_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("training.services.execution.ensure_training_stack", lambda: None)
+    assert 'id="training-stack-missing"' not in admin_client.get(START).content.decode()
+
+    def missing() -> None:
+        raise TrainingStackMissing(f"training stack not installed (missing: jax); run: {INSTALL_HINT}")
+
+    monkeypatch.setattr("training.services.execution.ensure_training_stack", missing)
+    run = TrainingRunFactory.create(dataset_key="arith-1.0")
+    for url in (START, f"/admin/training/trainingrun/{run.run_id}/evaluate/",
+                f"/admin/training/trainingrun/{run.run_id}/fine-tune/"):  # fmt: skip
+        html = admin_client.get(url).content.decode()
+        assert '<p class="errornote" id="training-stack-missing">' in html, url
+        assert "missing: jax" in html and "make install-training" in html, url
+    compare = admin_client.get(f"/admin/training/trainingrun/{run.run_id}/compare/").content.decode()
+    assert 'id="training-stack-missing"' not in compare
 
 
 def test_evaluate_cancel_and_compare_from_a_run_page(admin_client: Client, arith_dataset: Dataset) -> None:
