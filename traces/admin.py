@@ -27,6 +27,7 @@ from traces import (
     selectors,
     services,
 )
+from traces.admin_columns import TraceColumns
 from traces.admin_deletes import HeldTraceDeleteMixin
 from traces.admin_extensions import trace_actions_for
 from traces.admin_forms import TagForm, TraceAdminForm
@@ -36,12 +37,8 @@ from tunix_rt import jsontext
 VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
 
-def _verdict(value: float | None) -> str:
-    return "–" if value is None else ("✓" if value >= 1.0 else "✗")
-
-
 @admin.register(Trace)
-class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
+class TraceAdmin(HeldTraceDeleteMixin, TraceColumns, admin.ModelAdmin):
     form = TraceAdminForm
     change_list_template = "admin/traces/trace/change_list.html"
     list_display = [
@@ -54,7 +51,7 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
         "format_verdict",
         "tag_list",
         "creator",
-        "created_at",
+        "created",
     ]
     list_filter = [
         "status",
@@ -127,33 +124,6 @@ class TraceAdmin(HeldTraceDeleteMixin, admin.ModelAdmin):
     def has_score_permission(self, request: HttpRequest) -> bool:
         """Scoring and verifying write ``Score`` rows and leave the trace as it is."""
         return bool(request.user.has_perm("traces.add_score"))
-
-    @admin.display(description="prompt")
-    def excerpt(self, obj: Trace) -> str:
-        text = getattr(obj, "prompt_excerpt", "")  # two lines by CSS; the title holds all it read
-        text = text if len(text) < selectors.ADMIN_EXCERPT_CHARS else text[: selectors.ADMIN_EXCERPT_CHARS - 1] + "…"
-        return format_html('<span class="prompt-clamp" title="{}">{}</span>', text, text)
-
-    @admin.display(description="created by", ordering="created_by__username")
-    def creator(self, obj: Trace) -> str:
-        return getattr(obj, "created_by_name", None) or "–"
-
-    @admin.display(description="baseline", ordering="latest_baseline")
-    def baseline_score(self, obj: Trace) -> str:
-        value = getattr(obj, "latest_baseline", None)
-        return "–" if value is None else f"{value:.2f}"
-
-    @admin.display(description="answer", ordering="latest_answer_match")
-    def answer_verdict(self, obj: Trace) -> str:
-        return _verdict(getattr(obj, "latest_answer_match", None))
-
-    @admin.display(description="format", ordering="latest_format_match")
-    def format_verdict(self, obj: Trace) -> str:
-        return _verdict(getattr(obj, "latest_format_match", None))
-
-    @admin.display(description="tags")
-    def tag_list(self, obj: Trace) -> str:
-        return ", ".join(tag.name for tag in obj.tags.all())
 
     @admin.display(description="prompt")
     def prompt_text(self, obj: Trace) -> str:
