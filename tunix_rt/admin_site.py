@@ -17,7 +17,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from tunix_rt.dashboard import dashboard_panels
 
-# (name, models by label, extra links) in the order of the work; models no group names are framework internals.
+# (group, its models by label) in the order of the work; a model no group names is a framework internal.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Curate", ("traces.trace", "traces.tag", "traces.score", "traces.preference")),
     ("Datasets", ("datasets.dataset", "datasets.datasetexport")),
@@ -54,7 +54,9 @@ class TunixAdminSite(admin.AdminSite):
         grouped = []
         for name, labels in GROUPS:
             entries = [models.pop(label) for label in labels if label in models]
-            entries += [self._link(request, *link) for link in LINKS.get(name, ()) if request.user.has_perm(link[2])]
+            entries += [
+                self._link(title, url) for title, url, needed in LINKS.get(name, ()) if request.user.has_perm(needed)
+            ]
             if entries:
                 grouped.append(self._group(name, entries))
         if models and request.user.is_superuser:
@@ -67,7 +69,7 @@ class TunixAdminSite(admin.AdminSite):
         return {"name": name, "app_label": _slug(name), "app_url": first, "has_module_perms": True, "models": entries}
 
     @staticmethod
-    def _link(request: HttpRequest, name: str, url_name: str, permission: str) -> dict[str, Any]:
+    def _link(name: str, url_name: str) -> dict[str, Any]:
         try:
             url = reverse(url_name)
         except NoReverseMatch:

@@ -71,6 +71,21 @@ def test_each_role_sees_every_panel_with_the_numbers_of_the_data(role: str, work
     assert "<title>after: 75%</title>" in html and "<script" not in html.split('id="dashboard-panels"')[1][:5000]
 
 
+def test_each_number_links_to_the_list_it_counts(work: dict[str, Any]) -> None:
+    client = signed_in(CURATOR)
+    TraceFactory.create(meta={})
+    html = client.get("/admin/").content.decode()
+    links = dict(
+        re.findall(r'<tr><th scope="row"><a href="([^"]+)">([^<]+)</a>', html.split('id="dashboard-trace-status"')[1])
+    )
+    assert set(links.values()) >= {"Pending", "gsm8k", "(none)"}
+    for url, label in links.items():
+        count = re.search(rf'<a href="{re.escape(url)}">(\d+)</a></td>', html)
+        assert count is not None, label
+        listing = client.get(url.replace("&amp;", "&")).content.decode()
+        assert re.search(rf"{count.group(1)} results? \(", listing), (label, url)
+
+
 def test_staff_without_a_role_sees_no_panel_and_only_the_team_group(work: dict[str, Any]) -> None:
     html = signed_in("").get("/admin/").content.decode()
     assert panel_ids(html) == []
