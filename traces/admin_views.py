@@ -24,15 +24,13 @@ from django.utils.html import format_html
 
 from traces import near_duplicates, preferences, selectors, services
 from traces.models import Trace, TraceStatus
-from traces.review import review_first, review_left, review_next, reviewed_today
-from traces.scoring import CannotVerify, get_scorer
+from traces.review import review_first, review_left, review_next, review_verdicts, reviewed_today
 from traces.serializers import TAG_PATTERN
 from tunix_rt.admin import admin_require
 from tunix_rt.errors import DomainError
 
 QUEUE_PARAMS = ("trace", "pos", "move", "p")
 HISTORY_MAX = 500
-REVIEW_VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
 
 def _changelist_url() -> str:
@@ -117,30 +115,6 @@ def _url(filters: QueryDict, **state: Any) -> str:
     return f"{reverse('admin:traces_trace_review')}?{params.urlencode()}"
 
 
-def _verdicts(trace: Trace) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for criteria in REVIEW_VERIFIERS:
-        try:
-            result = get_scorer(criteria)(trace)
-        except CannotVerify as exc:
-            rows.append({"criteria": criteria, "score": None, "text": exc.message})
-            continue
-        rows.append({"criteria": criteria, "score": result.score, "text": _verdict_text(criteria, result.details)})
-    return rows
-
-
-def _verdict_text(criteria: str, details: dict[str, Any]) -> str:
-    if criteria == "answer_match":
-        return f"expected {details['expected_answer']} ({details['method']})"
-    if criteria == "format_match":
-        return "control tokens: " + ", ".join(details["control_tokens"]) if details["control_tokens"] else ""
-    if criteria == "step_match":
-        where = f", first wrong at step {details['first_wrong_step']}" if details["first_wrong_step"] else ""
-        return f"{details['matched_steps']} of {details['reference_steps']} reference steps{where}"
-    parts = (f"{k} {v:g}" for k, v in details.items() if isinstance(v, float))
-    return ", ".join(parts)
-
-
 def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
     """One trace at a time from the changelist's filters; actions save, then move on by keyset."""
     admin_require(request, model_admin.has_view_or_change_permission(request), "traces.view_trace")
@@ -196,7 +170,7 @@ def review(model_admin: Any, request: HttpRequest) -> HttpResponse:
         "reviewed_today": reviewed_today(user=request.user),
         "has_prev": key in history and history.index(key) > 0,
         "has_next": _has_next(queue, trace, history),
-        "verdicts": _verdicts(trace),
+        "verdicts": review_verdicts(trace=trace),
         "duplicate_count": selectors.trace_duplicate_count(trace=trace),
         "near_duplicate_count": len(
             near_duplicates.trace_similar(trace=trace, threshold=0.8, limit=near_duplicates.CANDIDATES_MAX)

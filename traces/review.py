@@ -1,4 +1,5 @@
-"""Navigation of the admin review queue: pending first, then the rest, newest first in each group.
+"""The admin review queue's reads: navigation (pending first, then the rest, newest first in each
+group), progress, verifier verdicts and the traces an evaluation stored for review.
 
 Keyset navigation over ``(group, created_at, id)``: each step is one indexed query whatever
 the queue's size; no list of ids is ever loaded.
@@ -14,9 +15,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from traces.models import Trace, TraceStatus
+from traces.scoring import CannotVerify, get_scorer
 from tunix_rt.models import AuditAction, AuditEntry, AuditObjectType
 
 ORDER = ("-created_at", "-id")
+REVIEW_VERIFIERS = ("answer_match", "format_match", "tunix_reward", "step_match")
 
 
 def _in_group(pending: bool) -> Q:
@@ -67,3 +70,42 @@ def reviewed_today(*, user: Any) -> int:
         .distinct()
         .count()
     )
+
+
+def review_traces_from(
+    *, source: str, evaluation_id: str, example_ids: Sequence[str]
+) -> dict[tuple[str, int], uuid.UUID]:
+    """The traces of ``source`` an evaluation stored for these examples, by (example id, sample); one query
+    (the source index narrows it before the meta keys are read)."""
+    rows = Trace.objects.filter(
+        source=source, meta__evaluation_run_id=evaluation_id, meta__example_id__in=list(example_ids)
+    )
+    found: dict[tuple[str, int], uuid.UUID] = {}
+    for pk, example_id, sample in rows.values_list("pk", "meta__example_id", "meta__sample"):
+        found[(str(example_id), int(sample or 0))] = pk
+    return found
+
+
+def review_verdicts(*, trace: Trace) -> list[dict[str, Any]]:
+    """What each review verifier says of ``trace``: its score (``None`` when it cannot verify) and a short reason."""
+    rows: list[dict[str, Any]] = []
+    for criteria in REVIEW_VERIFIERS:
+        try:
+            result = get_scorer(criteria)(trace)
+        except CannotVerify as exc:
+            rows.append({"criteria": criteria, "score": None, "text": exc.message})
+            continue
+        rows.append({"criteria": criteria, "score": result.score, "text": _verdict_text(criteria, result.details)})
+    return rows
+
+
+def _verdict_text(criteria: str, details: dict[str, Any]) -> str:
+    if criteria == "answer_match":
+        return f"expected {details['expected_answer']} ({details['method']})"
+    if criteria == "format_match":
+        return "control tokens: " + ", ".join(details["control_tokens"]) if details["control_tokens"] else ""
+    if criteria == "step_match":
+        where = f", first wrong at step {details['first_wrong_step']}" if details["first_wrong_step"] else ""
+        return f"{details['matched_steps']} of {details['reference_steps']} reference steps{where}"
+    parts = (f"{k} {v:g}" for k, v in details.items() if isinstance(v, float))
+    return ", ".join(parts)

@@ -13,12 +13,17 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_safe
 
+from traces.review import review_traces_from
 from training import selectors
 from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
-from training.models import EvaluationResult, EvaluationRun
+from training.charts import accuracy_bars_svg
+from training.models import EvaluationResult, EvaluationRun, StoreTraces
+from training.services.eval_traces import MODEL_SOURCE
 from tunix_rt.errors import DomainError
 from tunix_rt.query import StrictListFilter
+
+WRONG_SHOWN = 50
 
 
 class OutcomeFilter(StrictListFilter):
@@ -69,7 +74,8 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     readonly_fields = [
         "id", "status", "training_run", "eval_set", "checkpoint", "samples", "temperature", "seed",
         "trained_prompts", "created_at", "started_at", "finished_at",
-        "example_count", "accuracy_pct", "format_pct", "categories", "error", "results_link", "creator",
+        "example_count", "accuracy_pct", "format_pct", "accuracy_chart", "categories", "wrong_answers", "error",
+        "results_link", "creator",
     ]  # fmt: skip
     inlines = [EvaluationResultInline]
 
@@ -100,6 +106,39 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
             for name, row in obj.per_category.items()
         ]
         return render_to_string("admin/training/parts/evaluation_categories.html", {"rows": rows})
+
+    @admin.display(description="accuracy chart")
+    def accuracy_chart(self, obj: EvaluationRun) -> str:
+        rows = [("overall", obj.accuracy, "overall")] + [
+            (name or "(no category)", row.get("accuracy"), "") for name, row in sorted(obj.per_category.items())
+        ]
+        return accuracy_bars_svg(rows, "Accuracy overall and per category") if obj.accuracy is not None else "–"
+
+    @admin.display(description="wrong answers")
+    def wrong_answers(self, obj: EvaluationRun) -> str:
+        """The first ``WRONG_SHOWN`` wrong answers, each linking to its stored trace's review, else to the result."""
+        wrong = selectors.evaluation_results(evaluation=obj).filter(correct=False)
+        shown = list(wrong[:WRONG_SHOWN])
+        count = len(shown) if len(shown) < WRONG_SHOWN else wrong.count()
+        traces = (
+            review_traces_from(
+                source=MODEL_SOURCE, evaluation_id=str(obj.pk), example_ids=[r.example_id for r in shown]
+            )
+            if shown and obj.store_traces != StoreTraces.NONE
+            else {}
+        )
+        review = reverse("admin:traces_trace_review")
+        rows = []
+        for result in shown:
+            trace_id = traces.get((result.example_id, int(result.metadata.get("sample", 0))))
+            url = (
+                f"{review}?trace={trace_id}"
+                if trace_id
+                else reverse("admin:training_evaluationresult_change", args=[result.pk])
+            )
+            rows.append({"result": result, "url": url, "reviewable": trace_id is not None})
+        context = {"rows": rows, "count": count, "shown": len(shown)}
+        return render_to_string("admin/training/parts/wrong_answers.html", context)
 
     @admin.display(description="examples")
     def results_link(self, obj: EvaluationRun) -> str:

@@ -17,12 +17,14 @@ from django.views.decorators.http import require_safe
 from training import selectors, services
 from training import services as evaluation_services
 from training.admin.base import ReadOnlyAdmin, created_by_name, pct, require_permission
-from training.charts import loss_curve_svg
+from training.charts import accuracy_bars_svg, loss_curve_svg
 from training.forms import CompareEvaluationsForm, StartEvaluationForm, StartFineTuneForm, StartTrainingForm
 from training.manifest import run_manifest
-from training.models import TrainingRun
+from training.models import CheckpointChoice, TrainingRun
 from tunix_rt import jsontext
 from tunix_rt.errors import DomainError
+
+EVALUATIONS_SHOWN = 50
 
 
 @admin.register(TrainingRun)
@@ -95,6 +97,9 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="evaluations")
     def evaluations(self, obj: TrainingRun) -> str:
+        """The run's newest evaluations as a table and, oldest first, their accuracy as bars: initial weights
+        (before) and final weights (after)."""
+        evaluations = list(selectors.evaluation_list(training_run=obj)[:EVALUATIONS_SHOWN])
         rows = [
             {
                 "url": reverse("admin:training_evaluationrun_change", args=[e.pk]),
@@ -102,9 +107,17 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 "accuracy": pct(e.accuracy),
                 "format_rate": pct(e.format_rate),
             }
-            for e in selectors.evaluation_list(training_run=obj)
+            for e in evaluations
         ]
-        return render_to_string("admin/training/parts/run_evaluations.html", {"rows": rows})
+        bars = [
+            (f"{e.eval_set.name} · {e.checkpoint}", e.accuracy,
+             "before" if e.checkpoint == CheckpointChoice.INITIAL else "after")
+            for e in reversed(evaluations)
+            if e.accuracy is not None
+        ]  # fmt: skip
+        chart = accuracy_bars_svg(bars, "Accuracy of each evaluation, initial (before) and final (after) weights")
+        context = {"rows": rows, "chart": chart if bars else ""}
+        return render_to_string("admin/training/parts/run_evaluations.html", context)
 
     @admin.display(description="metrics")
     def metrics_table(self, obj: TrainingRun) -> str:

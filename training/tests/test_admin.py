@@ -7,9 +7,17 @@ from django.test import Client
 
 from datasets.models import Dataset
 from datasets.services import dataset_build
+from traces.models import Trace
 from training.engine.stack import INSTALL_HINT, TrainingStackMissing
 from training.models import EvaluationRun, RunStatus, TrainingMetric, TrainingRun
-from training.tests.factories import EvalItemFactory, EvalSetFactory, EvaluationResultFactory, TrainingRunFactory
+from training.services.eval_traces import evaluation_store_traces
+from training.tests.factories import (
+    EvalItemFactory,
+    EvalSetFactory,
+    EvaluationResultFactory,
+    EvaluationRunFactory,
+    TrainingRunFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +180,73 @@ def test_start_grpo_from_a_run_page_queues_it(
     assert response.status_code == 302
     child = TrainingRun.objects.get(kind="grpo")
     assert child.parent_id == parent.run_id and child.status == RunStatus.PENDING
+
+
+def test_run_page_charts_its_evaluations_before_and_after(admin_client: Client, tmp_path: Any) -> None:
+    run = TrainingRunFactory.create(artifacts_path=str(tmp_path))
+    held = EvalSetFactory.create(name="held")
+    EvaluationRunFactory.create(training_run=run, eval_set=held, checkpoint="initial", accuracy=0.25)
+    EvaluationRunFactory.create(training_run=run, eval_set=held, checkpoint="final", accuracy=0.75)
+    EvaluationRunFactory.create(training_run=run, eval_set=held, status=RunStatus.PENDING)
+    html = admin_client.get(f"/admin/training/trainingrun/{run.run_id}/change/").content.decode()
+    chart = html[html.index('<div id="run-evaluations-chart">') :]
+    chart = chart[: chart.index("</svg>")]
+    assert chart.count("<rect") == 2 and 'fill="#9ab"' in chart and 'fill="#447e9b"' in chart
+    assert "held · initial: 25.0%" in chart and "held · final: 75.0%" in chart
+    assert chart.index("held · initial") < chart.index("held · final")
+    empty = TrainingRunFactory.create(artifacts_path=str(tmp_path))
+    page = admin_client.get(f"/admin/training/trainingrun/{empty.run_id}/change/").content.decode()
+    assert "No evaluation yet." in page and "run-evaluations-chart" not in page
+
+
+def _evaluation_with_wrong_answers(wrong: int, *, store: str) -> EvaluationRun:
+    per_category = {
+        "addition": {"count": 2, "accuracy": 0.5, "format_rate": 1.0},
+        "subtraction": {"count": wrong - 1, "accuracy": 0.0, "format_rate": 1.0},
+    }
+    evaluation = EvaluationRunFactory.create(
+        accuracy=1 / (wrong + 1), format_rate=1.0, per_category=per_category, store_traces=store
+    )
+    EvaluationResultFactory.create(evaluation=evaluation, example_id="right")
+    results = [
+        EvaluationResultFactory.create(
+            evaluation=evaluation, example_id=f"wrong-{n}", correct=False, predicted_answer=str(n),
+            category="addition" if n == 0 else "subtraction",
+        )
+        for n in range(wrong)
+    ]  # fmt: skip
+    evaluation_store_traces(evaluation=evaluation, results=results, actor=None)
+    return evaluation
+
+
+def test_evaluation_page_charts_accuracy_and_lists_wrong_answers_linked_to_their_review(
+    admin_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    evaluation = _evaluation_with_wrong_answers(53, store="wrong")
+    with django_assert_max_num_queries(20):
+        html = admin_client.get(f"/admin/training/evaluationrun/{evaluation.pk}/change/").content.decode()
+    chart = html[html.index('aria-label="Accuracy overall and per category"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert chart.count("<rect") == 3
+    assert "overall: 1.9%" in chart and "addition: 50.0%" in chart and "subtraction: 0.0%" in chart
+    assert "53 wrong answers; the first 50 below." in html
+    table = html[html.index('<table id="wrong-answers">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("review the trace") == 50 and "open the result" not in table
+    trace = Trace.objects.get(meta__example_id="wrong-0", meta__evaluation_run_id=str(evaluation.pk))
+    assert f'href="/admin/traces/trace/review/?trace={trace.pk}"' in table
+    assert ">right<" not in table and ">wrong-49<" in table and ">wrong-50<" not in table
+
+
+def test_evaluation_page_links_wrong_answers_to_results_when_no_trace_was_stored(
+    admin_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    few = _evaluation_with_wrong_answers(2, store="none")
+    with django_assert_max_num_queries(20):
+        html = admin_client.get(f"/admin/training/evaluationrun/{few.pk}/change/").content.decode()
+    assert "2 wrong answers." in html and "review the trace" not in html
+    result = few.results.get(example_id="wrong-1")
+    assert f'href="/admin/training/evaluationresult/{result.pk}/change/">open the result</a>' in html
+    pending = EvaluationRunFactory.create(status=RunStatus.PENDING)
+    page = admin_client.get(f"/admin/training/evaluationrun/{pending.pk}/change/").content.decode()
+    assert "No wrong answer." in page and "Accuracy overall and per category" not in page
