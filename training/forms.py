@@ -40,8 +40,10 @@ class StartFineTuneForm(forms.Form):
 
     kind = forms.ChoiceField(choices=[(RunKind.GRPO, "GRPO"), (RunKind.DPO, "DPO")])
     preset = forms.ChoiceField(choices=())
-    dataset_key = forms.CharField(max_length=200, required=False, help_text="GRPO: the dataset whose prompts to use")
-    split = forms.CharField(max_length=32, required=False, help_text="GRPO: that split only (e.g. train)")
+    dataset_key = forms.ChoiceField(
+        choices=(), required=False, label="Dataset", help_text="GRPO: the dataset whose prompts to use (newest first)"
+    )
+    split = forms.ChoiceField(choices=(), required=False, help_text="GRPO: that split only, or the whole dataset")
     preferences = forms.CharField(
         max_length=200,
         required=False,
@@ -53,6 +55,10 @@ class StartFineTuneForm(forms.Form):
         super().__init__(*args, **kwargs)
         names = preset_names("grpo") + preset_names("dpo")
         self.fields["preset"].choices = [(name, name) for name in names]  # type: ignore[attr-defined]
+        self.datasets = dataset_splits()
+        splits = sorted({name for _, found in self.datasets for name in found})
+        self.fields["dataset_key"].choices = [("", "none (DPO)"), *((k, k) for k, _ in self.datasets)]  # type: ignore[attr-defined]
+        self.fields["split"].choices = [("", "whole dataset"), *((n, n) for n in splits)]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -186,7 +186,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 services.training_stack_ready()
             except DomainError as exc:
                 context["stack_missing"] = exc.message
-        if isinstance(form, StartTrainingForm):
+        if isinstance(form, StartTrainingForm | StartFineTuneForm):
             context["dataset_splits"] = dict(form.datasets)
         return TemplateResponse(request, "admin/training/form_page.html", context)
 

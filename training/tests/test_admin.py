@@ -172,7 +172,11 @@ def test_start_grpo_from_a_run_page_queues_it(
 ) -> None:
     parent = TrainingRunFactory.create(status=RunStatus.SUCCEEDED, dataset_key="arith-1.0")
     url = f"/admin/training/trainingrun/{parent.run_id}/fine-tune/"
-    assert admin_client.get(url).status_code == 200
+    form = admin_client.get(url).content.decode()
+    assert '<select name="dataset_key"' in form and '<option value="arith-1.0">arith-1.0</option>' in form
+    assert '<option value="" selected>whole dataset</option>' in form and 'id="dataset-splits"' in form
+    unknown = admin_client.post(url, {"kind": "grpo", "preset": "grpo_tiny", "dataset_key": "nope"})
+    assert unknown.status_code == 200 and b"Select a valid choice" in unknown.content
     wrong = admin_client.post(url, {"kind": "grpo", "preset": "dpo_tiny", "dataset_key": "arith-1.0"})
     assert wrong.status_code == 200 and b"Not a grpo preset" in wrong.content
     with django_capture_on_commit_callbacks(execute=False):
