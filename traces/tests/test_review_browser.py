@@ -82,18 +82,19 @@ def test_review_queue_by_keyboard(page: Any, live_server: Any) -> None:
     page.click("#review-these")
 
     progress, prompt = page.locator("#review-progress"), page.locator("#review-prompt")
-    expect(progress).to_have_text("1 of 4")  # pending first, although the approved trace is newer
+    # pending first, although the approved trace is newer
+    expect(progress).to_have_text("Item 1 of 4 · 3 left · 0 reviewed today (by you)")
     expect(prompt).to_have_text(first.prompt)
 
     page.keyboard.press("a")
-    expect(progress).to_have_text("2 of 4")
+    expect(progress).to_have_text("Item 2 of 4 · 2 left · 1 reviewed today (by you)")
     expect(prompt).to_have_text(second.prompt)
 
     page.keyboard.press("t")
     page.keyboard.type("needs-check")
     page.keyboard.press("Enter")
     expect(page.locator("#review-tags")).to_have_text("needs-check")
-    expect(progress).to_have_text("2 of 4")
+    expect(progress).to_contain_text("Item 2 of 4 ·")
 
     page.keyboard.press("n")
     page.keyboard.type("odd wording")
@@ -101,7 +102,7 @@ def test_review_queue_by_keyboard(page: Any, live_server: Any) -> None:
     expect(page.locator("#review-notes")).to_have_value("odd wording")
 
     page.keyboard.press("r")
-    expect(progress).to_have_text("3 of 4")
+    expect(progress).to_contain_text("Item 3 of 4 ·")
     expect(prompt).to_have_text(third.prompt)
 
     page.keyboard.press("ArrowLeft")
@@ -111,7 +112,7 @@ def test_review_queue_by_keyboard(page: Any, live_server: Any) -> None:
     expect(prompt).to_have_text(third.prompt)
 
     page.keyboard.press("s")
-    expect(progress).to_have_text("4 of 4")
+    expect(progress).to_contain_text("Item 4 of 4 ·")
     expect(prompt).to_have_text(approved.prompt)
 
     statuses = dict(Trace.objects.values_list("prompt", "status"))
