@@ -77,6 +77,14 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
         "example_count", "accuracy_pct", "format_pct", "accuracy_chart", "categories", "wrong_answers", "error",
         "results_link", "creator",
     ]  # fmt: skip
+    fieldsets = [
+        ("Results", {"fields": ["accuracy_pct", "format_pct", "example_count", "accuracy_chart", "categories",
+                                "wrong_answers", "results_link"]}),
+        ("Evaluation", {"fields": ["id", "status", "training_run", "eval_set", "checkpoint", "samples", "temperature",
+                                   "seed", "trained_prompts", "store_traces", "stored_trace_count", "creator",
+                                   "created_at", "started_at", "finished_at", "error"]}),
+        ("Worker", {"fields": ["worker_pid", "worker_host", "heartbeat_at"], "classes": ["collapse"]}),
+    ]  # fmt: skip
     inlines = [EvaluationResultInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationRun]:
