@@ -224,10 +224,16 @@ def trace_score(*, trace: Trace, criteria: str = "baseline", actor: Any = None) 
     return row
 
 
+SKIPPED_KEPT = 10
+
+
 @dataclass(frozen=True)
 class ScoreSummary:
+    """How many traces were scored and skipped, with the first ``SKIPPED_KEPT`` skipped ``(id, reason)``."""
+
     scored: int
     skipped: int
+    first_skipped: tuple[tuple[Any, str], ...] = ()
 
 
 SCORED_COLUMNS = ("id", "prompt", "final_answer", "steps", "meta")
@@ -239,16 +245,20 @@ def traces_score(
 ) -> ScoreSummary:
     """Scores every trace in ``traces``, committing one chunk at a time so progress is kept.
 
-    A trace the criteria cannot verify is skipped, not an error: it is counted in ``skipped``.
+    A trace the criteria cannot verify is skipped, not an error: it is counted in ``skipped``, and
+    the first few are kept with the verifier's reason.
     """
     get_scorer(criteria)  # fail before any work on an unknown criteria
     scored = skipped = 0
+    first_skipped: list[tuple[Any, str]] = []
     batch: list[Score] = []
     for trace in traces.only(*SCORED_COLUMNS).iterator(chunk_size=chunk_size):
         try:
             score, details = trace_compute_score(trace=trace, criteria=criteria)
-        except CannotVerify:
+        except CannotVerify as exc:
             skipped += 1
+            if len(first_skipped) < SKIPPED_KEPT:
+                first_skipped.append((trace.id, exc.message.removeprefix("cannot verify: ")))
             continue
         batch.append(Score(trace_id=trace.id, criteria=criteria, score=score, details=details))
         if len(batch) >= chunk_size:
@@ -256,7 +266,7 @@ def traces_score(
             batch = []
     if batch:
         scored += _store_scores(batch, actor)
-    return ScoreSummary(scored=scored, skipped=skipped)
+    return ScoreSummary(scored=scored, skipped=skipped, first_skipped=tuple(first_skipped))
 
 
 @transaction.atomic

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import QuerySet
 
-from traces.models import Trace, TraceStatus
-from traces.scoring import CannotVerify, criteria_names, get_scorer
+from traces.models import TraceStatus
+from traces.scoring import criteria_names
 from traces.selectors import traces_with_status
-from traces.services import SCORED_COLUMNS, traces_score
+from traces.services import traces_score
 from tunix_rt.commands import add_user_argument, command_user
-
-SKIPPED_SHOWN = 10
-
-
-def _skipped(traces: QuerySet[Trace], criteria: str, count: int) -> Iterator[tuple[Any, str]]:
-    """Up to ``count`` traces the criteria cannot verify, each with the verifier's reason; scores nothing."""
-    scorer = get_scorer(criteria)
-    for trace in traces.only(*SCORED_COLUMNS).iterator(chunk_size=500):
-        try:
-            scorer(trace)
-        except CannotVerify as exc:
-            yield trace.id, exc.message.removeprefix("cannot verify: ")
-            count -= 1
-            if not count:
-                return
 
 
 class Command(BaseCommand):
@@ -48,8 +31,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(message))
         if not summary.skipped:
             return
-        shown = min(summary.skipped, SKIPPED_SHOWN)
-        for trace_id, reason in _skipped(traces, criteria, shown):
+        for trace_id, reason in summary.first_skipped:
             self.stdout.write(f"  {trace_id}: {reason}")
-        if summary.skipped > shown:
-            self.stdout.write(f"  and {summary.skipped - shown} more")
+        if summary.skipped > len(summary.first_skipped):
+            self.stdout.write(f"  and {summary.skipped - len(summary.first_skipped)} more")
